@@ -1,0 +1,308 @@
+/**
+ * Builds an Express 5 app from a contract and a handler map: the contract is the router.
+ * Pipeline: request id → pino-http → body parsers → health → express-openapi-validator
+ * (security, request validation, response validation outside production) → handler → Problem.
+ */
+import { randomUUID } from "node:crypto";
+import express, { type ErrorRequestHandler, type Request, type RequestHandler } from "express";
+import * as OpenApiValidator from "express-openapi-validator";
+import { pinoHttp } from "pino-http";
+import { authenticate, type Principal, type TokenVerifier } from "./auth.js";
+import type { HandlerInput, Handlers } from "./handlers.js";
+import type { Logger } from "./logger.js";
+import {
+  type FieldError,
+  fieldFromPath,
+  HttpProblem,
+  PROBLEM_CONTENT_TYPE,
+  type ProblemBody,
+} from "./problem.js";
+
+/** A readiness check: resolves when the dependency answers, rejects otherwise. */
+export type ReadinessCheck = () => Promise<void>;
+
+/** Options of {@link createApp}. */
+export interface AppOptions<Ops> {
+  /** Bundled OpenAPI 3.1 document (from `loadContract`); not mutated. */
+  contract: Record<string, unknown>;
+  handlers: Handlers<Ops>;
+  /** Verifies bearer tokens for operations that declare `bearerAuth`. */
+  verifyToken: TokenVerifier;
+  logger: Logger;
+  /** Validate responses against the contract (development and test; off in production). */
+  validateResponses: boolean;
+  /** Named readiness checks reported by `GET /readyz`. */
+  readiness: Record<string, ReadinessCheck>;
+  /** Largest accepted request body, e.g. `"1mb"`. */
+  bodyLimit?: string;
+}
+
+/** Header carrying the request id end to end (HTTP and NATS). */
+export const REQUEST_ID_HEADER = "x-request-id";
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The request's id: the caller's `X-Request-Id` when well-formed, else a new UUID. */
+export function requestIdOf(req: {
+  headers: Record<string, string | string[] | undefined>;
+}): string {
+  const given = req.headers[REQUEST_ID_HEADER];
+  return typeof given === "string" && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+}
+
+type ReqIdLike = Request["id"];
+
+interface OpenApiRequest extends Request {
+  openapi?: { schema?: { operationId?: string }; pathParams?: Record<string, string> };
+  principal?: Principal;
+  id: ReqIdLike;
+}
+
+/** Operation ids declared by a bundled contract, in document order. */
+export function operationIds(contract: Record<string, unknown>): string[] {
+  const paths = (contract.paths ?? {}) as Record<string, Record<string, { operationId?: string }>>;
+  return Object.values(paths).flatMap((item) =>
+    Object.values(item).flatMap((op) =>
+      typeof op?.operationId === "string" ? [op.operationId] : [],
+    ),
+  );
+}
+
+/**
+ * Checks that the handler map covers the contract exactly.
+ * @throws Error naming each operationId without a handler and each handler without an operation.
+ */
+export function assertHandlersMatch(contract: Record<string, unknown>, handlers: object): void {
+  const declared = new Set(operationIds(contract));
+  const implemented = new Set(Object.keys(handlers));
+  const missing = [...declared].filter((id) => !implemented.has(id));
+  const unknown = [...implemented].filter((id) => !declared.has(id));
+  if (missing.length > 0 || unknown.length > 0) {
+    throw new Error(
+      [
+        missing.length ? `no handler for operationId ${missing.join(", ")}` : "",
+        unknown.length ? `handler for unknown operationId ${unknown.join(", ")}` : "",
+      ]
+        .filter(Boolean)
+        .join("; "),
+    );
+  }
+}
+
+/** Middleware: sets `req.id` and the `X-Request-Id` response header (see {@link requestIdOf}). */
+export function requestId(): RequestHandler {
+  return (req, res, next) => {
+    const id = requestIdOf(req);
+    (req as OpenApiRequest).id = id;
+    res.setHeader("X-Request-Id", id);
+    next();
+  };
+}
+
+/** Middleware: pino-http access log with the request id; 4xx as warn, 5xx as error. */
+export function httpLogger(logger: Logger): RequestHandler {
+  return pinoHttp({
+    logger,
+    genReqId: (req) => (req as unknown as OpenApiRequest).id as string,
+    customLogLevel: (_req, res, err) =>
+      err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info",
+  });
+}
+
+/**
+ * Router with `GET /healthz` (the process is up) and `GET /readyz` (every check passes: 200,
+ * else 503; the body names each check's state).
+ */
+export function healthRoutes(readiness: Record<string, ReadinessCheck>): express.Router {
+  const router = express.Router();
+  router.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  router.get("/readyz", async (_req, res) => {
+    const checks: Record<string, string> = {};
+    let ready = true;
+    await Promise.all(
+      Object.entries(readiness).map(async ([name, check]) => {
+        try {
+          await check();
+          checks[name] = "ok";
+        } catch (err) {
+          ready = false;
+          checks[name] = err instanceof Error ? err.message : "failed";
+        }
+      }),
+    );
+    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not ready", checks });
+  });
+  return router;
+}
+
+/**
+ * express-openapi-validator configured the Portico way: matches the route (404/405), runs the
+ * `bearerAuth` security scheme (401/403; sets `req.principal`), validates the request (400), and
+ * optionally the response. Expects the body already parsed into `req.body`.
+ */
+export function contractValidator(options: {
+  contract: Record<string, unknown>;
+  verifyToken: TokenVerifier;
+  validateResponses: boolean;
+}): RequestHandler[] {
+  return OpenApiValidator.middleware({
+    apiSpec: structuredClone(options.contract) as never,
+    validateRequests: { allowUnknownQueryParameters: false, coerceTypes: true },
+    validateResponses: options.validateResponses,
+    validateSecurity: {
+      handlers: {
+        bearerAuth: async (req, scopes) => {
+          (req as OpenApiRequest).principal = await authenticate(
+            options.verifyToken,
+            req.headers.authorization,
+            scopes,
+          );
+          return true;
+        },
+      },
+    },
+    validateFormats: true,
+  }) as RequestHandler[];
+}
+
+/**
+ * Creates the Express app of a service.
+ * @throws Error at start-up when the handler map does not match the contract.
+ */
+export function createApp<Ops>(options: AppOptions<Ops>): express.Express {
+  assertHandlersMatch(options.contract, options.handlers);
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("query parser", "extended");
+
+  app.use(requestId(), httpLogger(options.logger));
+  const limit = options.bodyLimit ?? "1mb";
+  app.use(express.json({ limit, type: ["application/json", "application/*+json"] }));
+  app.use(express.urlencoded({ limit, extended: false }));
+  app.use(healthRoutes(options.readiness));
+  app.use(
+    contractValidator({
+      contract: options.contract,
+      verifyToken: options.verifyToken,
+      validateResponses: options.validateResponses,
+    }),
+  );
+
+  const dispatch: RequestHandler = async (req, res, next) => {
+    const r = req as OpenApiRequest;
+    const operationId = r.openapi?.schema?.operationId;
+    const handler = operationId
+      ? (options.handlers as Record<string, (i: HandlerInput<unknown>) => Promise<unknown>>)[
+          operationId
+        ]
+      : undefined;
+    if (!handler) return next(new HttpProblem(404, "No operation matches this request."));
+    try {
+      const result = (await handler({
+        path: (r.openapi?.pathParams ?? req.params) as never,
+        query: req.query as never,
+        body: req.body as never,
+        headers: req.headers,
+        principal: r.principal,
+        requestId: r.id as string,
+        log: req.log,
+      })) as { status: number; body?: unknown; headers?: Record<string, string> };
+      res.status(result.status);
+      for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
+      if (result.body === undefined) {
+        res.end();
+        return;
+      }
+      if (result.status >= 400) res.type(PROBLEM_CONTENT_TYPE);
+      res.json(result.body);
+    } catch (err) {
+      next(err);
+    }
+  };
+  app.use(dispatch);
+  app.use(problemErrorHandler(options.logger));
+  return app;
+}
+
+interface ValidatorError {
+  status?: number;
+  message?: string;
+  headers?: Record<string, string>;
+  errors?: { path?: string; message?: string }[];
+  type?: string;
+}
+
+const BODY_PARSER_ERRORS: Record<string, [number, string]> = {
+  "entity.parse.failed": [400, "The request body is not valid JSON."],
+  "entity.too.large": [413, "The request body is too large."],
+  "encoding.unsupported": [415, "The request body's content encoding is not supported."],
+  "charset.unsupported": [415, "The request body's charset is not supported."],
+  "entity.verify.failed": [400, "The request body could not be verified."],
+  "request.aborted": [400, "The request was aborted."],
+};
+
+/**
+ * Converts any error into an RFC 9457 Problem Details body. Validation errors list each invalid
+ * field; unexpected errors become a 500 whose detail reveals nothing internal.
+ */
+export function toProblem(err: unknown): { problem: HttpProblem; unexpected: boolean } {
+  if (err instanceof HttpProblem) return { problem: err, unexpected: false };
+  const e = (err ?? {}) as ValidatorError;
+  const parser = e.type ? BODY_PARSER_ERRORS[e.type] : undefined;
+  if (parser) {
+    const errors: FieldError[] | undefined =
+      parser[0] === 400 ? [{ location: "body", field: "", message: parser[1] }] : undefined;
+    return {
+      problem: new HttpProblem(parser[0], parser[1], errors ? { errors } : {}),
+      unexpected: false,
+    };
+  }
+  const status = typeof e.status === "number" ? e.status : 500;
+  if (status >= 400 && status < 500) {
+    const errors = status === 400 ? (e.errors ?? []).map(toFieldError) : undefined;
+    const detail =
+      status === 400 && errors?.length
+        ? `Invalid request: ${errors.map((f) => `${f.location}${f.field ? `.${f.field}` : ""} ${f.message}`).join("; ")}`
+        : capitalise(e.message ?? "");
+    return {
+      problem: new HttpProblem(status, detail || undefined, {
+        ...(errors ? { errors } : {}),
+        headers: e.headers ?? {},
+      }),
+      unexpected: false,
+    };
+  }
+  const detail = e.message?.includes("response/")
+    ? "The service produced a response that breaks its contract."
+    : "An unexpected error occurred.";
+  return { problem: new HttpProblem(status >= 500 ? status : 500, detail), unexpected: true };
+}
+
+function toFieldError(e: { path?: string; message?: string }): FieldError {
+  return { ...fieldFromPath(e.path), message: e.message ?? "is invalid" };
+}
+
+function capitalise(s: string): string {
+  return s ? `${s[0]?.toUpperCase()}${s.slice(1)}${s.endsWith(".") ? "" : "."}` : s;
+}
+
+/** Express error middleware that renders every error as `application/problem+json`. */
+export function problemErrorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const { problem, unexpected } = toProblem(err);
+    const log = (req as Request).log ?? logger;
+    if (unexpected) log.error({ err }, "request failed");
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const body: ProblemBody = problem.toBody(
+      req.originalUrl.split("?")[0],
+      (req as OpenApiRequest).id as string,
+    );
+    for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
+    res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+  };
+}

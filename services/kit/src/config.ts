@@ -1,0 +1,47 @@
+/**
+ * Environment configuration, validated once at start-up with zod. A wrong or missing variable
+ * stops the process with one clear line per problem and exit code 1.
+ */
+import { z } from "zod";
+
+/** Variables every TypeScript service reads. */
+export const baseConfigShape = {
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PORT: z.coerce.number().int().min(0).max(65535),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  /** Required `iss` of access tokens. */
+  JWT_ISSUER: z.string().min(1).default("portico"),
+  /** Required `aud` of access tokens. */
+  JWT_AUDIENCE: z.string().min(1).default("portico-api"),
+};
+
+/** Variables of a service with a database, NATS and token verification. */
+export const serviceConfigShape = {
+  ...baseConfigShape,
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
+  NATS_URL: z.string().min(1),
+  /** URL of the users service's JWK Set. */
+  JWKS_URL: z.url(),
+};
+
+/**
+ * Parses `env` with `schema`; on failure prints each invalid variable and exits with code 1
+ * (unless `exit` is false, when it throws instead — for tests).
+ * @throws Error listing every invalid variable, when `exit` is false.
+ */
+export function loadConfig<S extends z.ZodRawShape>(
+  shape: S,
+  env: NodeJS.ProcessEnv = process.env,
+  { exit = true } = {},
+): z.infer<z.ZodObject<S>> {
+  const result = z.object(shape).safeParse(env);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map(
+    (issue) => `  ${issue.path.join(".") || "(env)"}: ${issue.message}`,
+  );
+  const message = `Invalid configuration:\n${lines.join("\n")}`;
+  if (!exit) throw new Error(message);
+  process.stderr.write(`${message}\nSee .env.example for every variable.\n`);
+  process.exit(1);
+}

@@ -1,0 +1,51 @@
+/**
+ * PostgreSQL access with Kysely + pg, and numbered migrations applied at start-up.
+ * Each service owns its database; nothing here knows another service's tables.
+ */
+import { Kysely, type Migration, Migrator, PostgresDialect, sql } from "kysely";
+import pg from "pg";
+
+export type { Kysely, Migration } from "kysely";
+
+/**
+ * A Kysely instance over a pg connection pool.
+ * @param url `postgres://user:pass@host:port/database`.
+ * @param poolSize maximum pool connections.
+ */
+export function createDatabase<DB>(url: string, poolSize = 10): Kysely<DB> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: 5_000,
+  });
+  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/**
+ * Applies every pending migration in name order (`001_…`, `002_…`), inside Kysely's migration
+ * lock so concurrent replicas do not race.
+ * @param migrations name → migration; statically imported so they work from source and dist.
+ * @throws Error (the failing migration's) when a migration fails; that migration is rolled back.
+ */
+export async function migrateToLatest(
+  db: Kysely<unknown>,
+  migrations: Record<string, Migration>,
+): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}
+
+/** Readiness check: one round trip to the database. */
+export async function pingDatabase(db: Kysely<unknown>): Promise<void> {
+  await sql`select 1`.execute(db);
+}
+
+/** PostgreSQL SQLSTATE of a unique-constraint violation. */
+export const UNIQUE_VIOLATION = "23505";
+
+/** True when `err` is a PostgreSQL unique-constraint violation (SQLSTATE 23505). */
+export function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === UNIQUE_VIOLATION;
+}

@@ -1,0 +1,70 @@
+/**
+ * HTTP server lifecycle: listen, then on SIGTERM/SIGINT stop accepting, let in-flight requests
+ * finish (up to a grace period), and close the resources the service opened, in order.
+ */
+import type { Server } from "node:http";
+import type { Express } from "express";
+import type { Logger } from "./logger.js";
+
+/** A running HTTP server. */
+export interface RunningServer {
+  server: Server;
+  /** The bound port (useful when listening on port 0). */
+  port: number;
+  /** Graceful shutdown; idempotent. */
+  close: () => Promise<void>;
+}
+
+/**
+ * Listens and installs the shutdown handlers.
+ * @param options.onClose closers run after the server stops, in order (NATS drain, DB pool end).
+ * @param options.graceMs how long in-flight requests may take after shutdown starts, in ms.
+ * @param options.exitOnSignal exit the process after a signal-triggered shutdown (default true).
+ */
+export async function listen(
+  app: Express,
+  options: {
+    port: number;
+    host: string;
+    log: Logger;
+    onClose?: (() => Promise<void>)[];
+    graceMs?: number;
+    exitOnSignal?: boolean;
+  },
+): Promise<RunningServer> {
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(options.port, options.host, (err?: Error) =>
+      err ? reject(err) : resolve(s),
+    );
+  });
+  server.keepAliveTimeout = 65_000;
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : options.port;
+  options.log.info({ port, host: options.host }, "listening");
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      options.log.info("shutting down");
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), options.graceMs ?? 10_000);
+      await stopped;
+      clearTimeout(timer);
+      for (const closer of options.onClose ?? []) {
+        await closer().catch((err: unknown) => options.log.error({ err }, "error while closing"));
+      }
+      options.log.info("stopped");
+    })();
+    return closing;
+  };
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      close().then(
+        () => options.exitOnSignal !== false && process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+  return { server, port, close };
+}
