@@ -16,6 +16,7 @@ import {
   HttpProblem,
   PROBLEM_CONTENT_TYPE,
   type ProblemBody,
+  unauthorized,
 } from "./problem.js";
 
 /** A readiness check: resolves when the dependency answers, rejects otherwise. */
@@ -149,7 +150,9 @@ export function contractValidator(options: {
 }): RequestHandler[] {
   return OpenApiValidator.middleware({
     apiSpec: structuredClone(options.contract) as never,
-    validateRequests: { allowUnknownQueryParameters: false, coerceTypes: true },
+    // `coerceTypes` only governs the body (parameters are always coerced): JSON bodies must
+    // match the contract's types exactly, so `{"quantity": "4"}` is a 400, not 4.
+    validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false },
     validateResponses: options.validateResponses,
     validateSecurity: {
       handlers: {
@@ -269,7 +272,9 @@ export function toProblem(err: unknown): { problem: HttpProblem; unexpected: boo
     return {
       problem: new HttpProblem(status, detail || undefined, {
         ...(errors ? { errors } : {}),
-        headers: e.headers ?? {},
+        // The validator rebuilds auth errors without their headers; every 401 needs the
+        // WWW-Authenticate challenge (RFC 9110 section 15.5.2, RFC 6750 section 3).
+        headers: status === 401 ? { ...unauthorized().headers, ...e.headers } : (e.headers ?? {}),
       }),
       unexpected: false,
     };

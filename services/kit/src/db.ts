@@ -18,6 +18,10 @@ export function createDatabase<DB>(url: string, poolSize = 10): Kysely<DB> {
     max: poolSize,
     connectionTimeoutMillis: 5_000,
   });
+  // An idle connection the server drops (restart, failover, terminated backend) is reported as a
+  // pool 'error' event, which crashes the process when nothing listens. The pool discards that
+  // client and the next query reconnects; /readyz reports a lasting outage.
+  pool.on("error", () => undefined);
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
 }
 

@@ -1,0 +1,49 @@
+/**
+ * Readiness of the gateway: it can serve traffic when every upstream's `/healthz` answers and the
+ * JWK Set used to verify tokens can be fetched, each within a short deadline.
+ */
+import type { ReadinessCheck } from "@portico/kit";
+
+/** Default deadline of one readiness probe, in ms. */
+export const PROBE_TIMEOUT_MS = 1_000;
+
+/**
+ * GETs `url` and resolves when it answers 2xx within `timeoutMs`.
+ * @throws Error with a short reason (status code, timeout, or the connection error's code) and no
+ *   URL, since `/readyz` is public.
+ */
+export async function probe(url: URL, timeoutMs = PROBE_TIMEOUT_MS): Promise<void> {
+  let response: globalThis.Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string } };
+    if (e.name === "TimeoutError") throw new Error(`no answer within ${timeoutMs} ms`);
+    throw new Error(`unreachable (${e.cause?.code ?? e.message})`);
+  }
+  await response.body?.cancel();
+  if (!response.ok) throw new Error(`answered ${response.status}`);
+}
+
+/** `path` resolved against a base URL that may carry a path prefix (`http://h/api` + `healthz`). */
+export function resolveUnder(base: URL, path: string): URL {
+  const prefix = base.href.endsWith("/") ? base.href : `${base.href}/`;
+  return new URL(path.replace(/^\/+/, ""), prefix);
+}
+
+/**
+ * The readiness checks of the gateway: one per upstream service (its `/healthz`) and `jwks`.
+ * @param upstreams base URL of each service.
+ */
+export function gatewayReadiness(
+  upstreams: ReadonlyMap<string, URL>,
+  jwksUrl: string,
+  timeoutMs = PROBE_TIMEOUT_MS,
+): Record<string, ReadinessCheck> {
+  const checks: Record<string, ReadinessCheck> = {};
+  for (const [service, base] of upstreams) {
+    checks[service] = () => probe(resolveUnder(base, "healthz"), timeoutMs);
+  }
+  checks.jwks = () => probe(new URL(jwksUrl), timeoutMs);
+  return checks;
+}

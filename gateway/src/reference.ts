@@ -1,0 +1,25 @@
+/**
+ * The public API's own description: the bundled contract at `GET /openapi.json` (its `servers`
+ * pointing at this gateway) and an interactive reference at `GET /docs` (Scalar).
+ */
+import { apiReference } from "@scalar/express-api-reference";
+import express from "express";
+
+/** The public document as this gateway serves it: a copy whose only server is `publicUrl`. */
+export function publicDocument(
+  contract: Record<string, unknown>,
+  publicUrl: string,
+): Record<string, unknown> {
+  return { ...contract, servers: [{ url: publicUrl, description: "This gateway" }] };
+}
+
+/** Router with `GET /openapi.json` and `GET /docs`. */
+export function referenceRoutes(contract: Record<string, unknown>, publicUrl: string) {
+  const document = JSON.stringify(publicDocument(contract, publicUrl));
+  const router = express.Router();
+  router.get("/openapi.json", (_req, res) => {
+    res.type("application/json").send(document);
+  });
+  router.get("/docs", apiReference({ url: "/openapi.json" }));
+  return router;
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from "@jest/globals";
+import { loadGatewayConfig } from "../../src/config.js";
+
+const ENV = {
+  PORT: "8080",
+  JWKS_URL: "http://127.0.0.1:8081/.well-known/jwks.json",
+  USERS_URL: "http://127.0.0.1:8081",
+  PRODUCTS_URL: "http://127.0.0.1:8082",
+  NOTIFICATIONS_URL: "http://127.0.0.1:8083",
+};
+
+describe("loadGatewayConfig", () => {
+  it("reads an upstream URL per service of the public contract, with defaults", () => {
+    const config = loadGatewayConfig(ENV, { exit: false });
+
+    expect(config.upstreams).toEqual({
+      users: ENV.USERS_URL,
+      products: ENV.PRODUCTS_URL,
+      notifications: ENV.NOTIFICATIONS_URL,
+    });
+    expect(config.PUBLIC_URL).toBe("http://127.0.0.1:8080");
+    expect(config.UPSTREAM_TIMEOUT_MS).toBe(10_000);
+    expect(config.JWT_ISSUER).toBe("portico");
+  });
+
+  it("takes PUBLIC_URL without its trailing slash and UPSTREAM_TIMEOUT_MS in ms", () => {
+    const config = loadGatewayConfig(
+      { ...ENV, PUBLIC_URL: "https://api.example.com/", UPSTREAM_TIMEOUT_MS: "2500" },
+      { exit: false },
+    );
+
+    expect(config.PUBLIC_URL).toBe("https://api.example.com");
+    expect(config.UPSTREAM_TIMEOUT_MS).toBe(2_500);
+  });
+
+  it("fails naming the variable of a service without an upstream URL", () => {
+    const { PRODUCTS_URL: _omitted, ...env } = ENV;
+
+    expect(() => loadGatewayConfig(env, { exit: false })).toThrow(/PRODUCTS_URL/);
+  });
+
+  it("fails for a malformed upstream URL or timeout", () => {
+    expect(() =>
+      loadGatewayConfig(
+        { ...ENV, USERS_URL: "users:8081", UPSTREAM_TIMEOUT_MS: "-1" },
+        { exit: false },
+      ),
+    ).toThrow(/USERS_URL[\s\S]*UPSTREAM_TIMEOUT_MS|UPSTREAM_TIMEOUT_MS[\s\S]*USERS_URL/);
+  });
+
+  it("asks for the upstream of every service the contract names", () => {
+    const contract = {
+      paths: { "/predictions": { post: { operationId: "predict", "x-portico-service": "ml" } } },
+    };
+
+    expect(() => loadGatewayConfig(ENV, { exit: false }, contract)).toThrow(/ML_URL/);
+    expect(
+      loadGatewayConfig({ ...ENV, ML_URL: "http://ml:8084" }, { exit: false }, contract).upstreams,
+    ).toEqual({ ml: "http://ml:8084" });
+  });
+});

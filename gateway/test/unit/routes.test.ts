@@ -1,0 +1,111 @@
+import { describe, expect, it } from "@jest/globals";
+import { loadContract } from "@portico/contracts";
+import { compileRouteTable, contractServices, upstreamEnvVar } from "../../src/routes.js";
+
+const UPSTREAMS = {
+  users: "http://127.0.0.1:8081",
+  products: "http://127.0.0.1:8082",
+  notifications: "http://127.0.0.1:8083",
+};
+
+function contractOf(paths: Record<string, unknown>): Record<string, unknown> {
+  return { openapi: "3.1.0", info: { title: "t", version: "1" }, paths };
+}
+
+describe("upstreamEnvVar", () => {
+  it.each([
+    ["users", "USERS_URL"],
+    ["products", "PRODUCTS_URL"],
+    ["ml-models", "ML_MODELS_URL"],
+  ])("names the variable of %s %s", (service, variable) => {
+    expect(upstreamEnvVar(service)).toBe(variable);
+  });
+});
+
+describe("contractServices", () => {
+  it("lists each owning service of the public contract once, in document order", () => {
+    expect(contractServices(loadContract("public"))).toEqual([
+      "users",
+      "products",
+      "notifications",
+    ]);
+  });
+
+  it("throws naming an operation without x-portico-service", () => {
+    const contract = contractOf({ "/things": { get: { operationId: "listThings" } } });
+
+    expect(() => contractServices(contract)).toThrow(/x-portico-service: listThings/);
+  });
+});
+
+describe("compileRouteTable", () => {
+  const table = compileRouteTable(loadContract("public"), UPSTREAMS);
+
+  it("has one route per operation of the public contract", () => {
+    const paths = loadContract("public").paths as Record<string, Record<string, unknown>>;
+    const operations = Object.values(paths).flatMap((item) =>
+      Object.values(item).filter(
+        (op) => typeof (op as { operationId?: unknown }).operationId === "string",
+      ),
+    );
+
+    expect(table.routes).toHaveLength(operations.length);
+    expect(new Set(table.routes.map((r) => r.operationId)).size).toBe(operations.length);
+  });
+
+  it.each([
+    ["POST", "/auth/token", "issueToken", "users"],
+    ["get", "/users/{userId}", "getUser", "users"],
+    ["PUT", "/products/{productId}/stock", "setProductStock", "products"],
+    ["DELETE", "/subscriptions/{subscriptionId}", "deleteSubscription", "notifications"],
+  ])("maps %s %s to %s on %s", (method, template, operationId, service) => {
+    const route = table.lookup(method, template);
+
+    expect(route?.operationId).toBe(operationId);
+    expect(route?.service).toBe(service);
+    expect(route?.upstream.href).toBe(`${UPSTREAMS[service as keyof typeof UPSTREAMS]}/`);
+  });
+
+  it("has no route for an undeclared method or template", () => {
+    expect(table.lookup("DELETE", "/users/me")).toBeUndefined();
+    expect(table.lookup("GET", "/products/{id}")).toBeUndefined();
+  });
+
+  it("does not treat path-item parameters as an operation", () => {
+    expect(table.routes.some((r) => r.method === "PARAMETERS")).toBe(false);
+  });
+
+  it("lists each service's upstream", () => {
+    expect([...table.upstreams.keys()]).toEqual(["users", "products", "notifications"]);
+  });
+
+  it("throws naming the variable of a service without an upstream URL", () => {
+    const { products: _omitted, ...withoutProducts } = UPSTREAMS;
+
+    expect(() => compileRouteTable(loadContract("public"), withoutProducts)).toThrow(
+      /PRODUCTS_URL must be the http\(s\) URL of service products/,
+    );
+  });
+
+  it("throws for an upstream URL that is not http(s)", () => {
+    expect(() =>
+      compileRouteTable(loadContract("public"), { ...UPSTREAMS, users: "ftp://users" }),
+    ).toThrow(/USERS_URL/);
+  });
+
+  it("routes a new service of the contract without code changes", () => {
+    const contract = contractOf({
+      "/predictions": {
+        post: { operationId: "predict", "x-portico-service": "ml" },
+      },
+    });
+
+    const route = compileRouteTable(contract, { ml: "http://ml:8084" }).lookup(
+      "POST",
+      "/predictions",
+    );
+
+    expect(route).toMatchObject({ service: "ml", operationId: "predict" });
+    expect(route?.upstream.host).toBe("ml:8084");
+  });
+});

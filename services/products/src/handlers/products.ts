@@ -1,0 +1,120 @@
+/**
+ * The catalogue operations of contracts/products.yaml: listProducts, createProduct, getProduct,
+ * updateProduct, deleteProduct. Requests arrive validated against the contract (and admin-only
+ * operations authorised) by the kit.
+ */
+import type { ProductsApi } from "@portico/contracts";
+import {
+  badRequest,
+  type CursorKey,
+  decodeCursor,
+  type Handlers,
+  notFound,
+  toPage,
+} from "@portico/kit";
+import type { Kysely } from "kysely";
+import { validate as isUuid } from "uuid";
+import { type ProductEvents, productCreated, productDeleted, productUpdated } from "../events.js";
+import { toProduct } from "../representation.js";
+import * as store from "../store/products.js";
+import type { Database } from "../store/schema.js";
+import { assertStorableText } from "./text.js";
+
+/** What the catalogue handlers need. */
+export interface ProductHandlerDeps {
+  db: Kysely<Database>;
+  events: ProductEvents;
+}
+
+type CatalogueOperations = Pick<
+  ProductsApi.operations,
+  "listProducts" | "createProduct" | "getProduct" | "updateProduct" | "deleteProduct"
+>;
+
+/**
+ * A contract default the validator fills in (`limit`, `stock`); missing only if validation was
+ * bypassed, which is a bug rather than a bad request.
+ * @throws Error when `value` is undefined.
+ */
+function defaulted<T>(value: T | undefined, name: string): T {
+  if (value === undefined) {
+    throw new Error(`${name} is missing: the contract default was not applied`);
+  }
+  return value;
+}
+
+/**
+ * The keyset position of a `cursor` query parameter.
+ * @throws HttpProblem 400 naming `cursor` when it is not one this API returned.
+ */
+function cursorPosition(cursor: string): CursorKey {
+  const position = decodeCursor(cursor);
+  // The kit checks the shape; a tampered id or time must not reach PostgreSQL, which would
+  // reject a non-UUID id or a time outside its range (years 4713 BC to 294276 AD).
+  const year = position.createdAt.getUTCFullYear();
+  if (!isUuid(position.id) || year < 1 || year > 9999) {
+    throw badRequest("The cursor is not one this API returned.", [
+      { location: "query", field: "cursor", message: "is not a valid cursor" },
+    ]);
+  }
+  return position;
+}
+
+/** The catalogue handlers, keyed by operationId. */
+export function createProductHandlers({
+  db,
+  events,
+}: ProductHandlerDeps): Handlers<CatalogueOperations> {
+  return {
+    async listProducts({ query }) {
+      assertStorableText("query", { q: query.q });
+      const limit = defaulted(query.limit, "limit");
+      const rows = await store.listProducts(db, {
+        fetch: limit + 1,
+        ...(query.cursor !== undefined ? { after: cursorPosition(query.cursor) } : {}),
+        ...(query.q !== undefined ? { text: query.q } : {}),
+        ...(query.inStock !== undefined ? { inStock: query.inStock } : {}),
+      });
+      const page = toPage(
+        rows.map((row) => ({ row, createdAt: row.created_at, id: row.id })),
+        limit,
+        ({ row }) => toProduct(row),
+      );
+      return { status: 200, body: page };
+    },
+
+    async createProduct({ body, requestId, log }) {
+      assertStorableText("body", { name: body.name, description: body.description });
+      const row = await store.insertProduct(db, {
+        name: body.name,
+        ...(body.description !== undefined ? { description: body.description } : {}),
+        price: body.price,
+        stock: defaulted(body.stock, "stock"),
+      });
+      await events.publish([productCreated(row)], { requestId, log });
+      return { status: 201, body: toProduct(row), headers: { Location: `/products/${row.id}` } };
+    },
+
+    async getProduct({ path }) {
+      const row = await store.findProduct(db, path.productId);
+      if (!row) throw notFound("No product has this id.");
+      return { status: 200, body: toProduct(row) };
+    },
+
+    async updateProduct({ path, body, requestId, log }) {
+      assertStorableText("body", { name: body.name, description: body.description });
+      const row = await store.updateProduct(db, path.productId, body);
+      if (!row) throw notFound("No product has this id.");
+      await events.publish([productUpdated(row)], { requestId, log });
+      return { status: 200, body: toProduct(row) };
+    },
+
+    async deleteProduct({ path, requestId, log }) {
+      if (!(await store.deleteProduct(db, path.productId))) {
+        throw notFound("No product has this id.");
+      }
+      await events.publish([productDeleted(path.productId)], { requestId, log });
+      return { status: 204 };
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * The users service's environment, validated once at start-up. The service verifies its own
+ * tokens with its own keys, so unlike other services it does not read `JWKS_URL`.
+ */
+import { loadConfig, serviceConfigShape } from "@portico/kit";
+import { z } from "zod";
+import { parseEmailList } from "./domain/email.js";
+import { isEs256PrivateKeyPem } from "./security/signing-key.js";
+
+const { JWKS_URL: _notReadHere, ...sharedShape } = serviceConfigShape;
+
+const KEY_MESSAGE = "must be the PKCS#8 PEM of a P-256 (ES256) private key";
+
+/** `JWT_PRIVATE_KEY`: a PEM; `\n` escapes (common in .env files) become newlines. */
+const privateKeyPem = (missingMessage?: string) =>
+  z.preprocess(
+    (value) => (value === "" ? undefined : value),
+    z
+      .string(missingMessage ? { error: missingMessage } : {})
+      .transform((pem) => pem.replace(/\\n/g, "\n").trim())
+      .refine(isEs256PrivateKeyPem, KEY_MESSAGE),
+  );
+
+/** Variables of the users service (development and test: the signing key is optional). */
+export const usersConfigShape = {
+  ...sharedShape,
+  /** Comma-separated emails that register as `admin`, compared case-insensitively. */
+  ADMIN_EMAILS: z.string().default("").transform(parseEmailList),
+  /** Access token lifetime in seconds. */
+  TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
+  /** Signing key; when unset (not allowed in production) the key pair lives in the database. */
+  JWT_PRIVATE_KEY: privateKeyPem().optional(),
+};
+
+/** The validated configuration of the users service. */
+export type UsersConfig = z.infer<z.ZodObject<typeof usersConfigShape>>;
+
+/**
+ * Reads the configuration from `env`. In production `JWT_PRIVATE_KEY` is required: a key kept in
+ * the database is a development convenience, not a secret store.
+ * @throws Error listing every invalid variable, when `exit` is false (otherwise exits with 1).
+ */
+export function loadUsersConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  options: { exit?: boolean } = {},
+): UsersConfig {
+  const shape =
+    env.NODE_ENV === "production"
+      ? {
+          ...usersConfigShape,
+          JWT_PRIVATE_KEY: privateKeyPem(`required when NODE_ENV=production (${KEY_MESSAGE})`),
+        }
+      : usersConfigShape;
+  // The production shape only narrows JWT_PRIVATE_KEY from optional to required.
+  return loadConfig(shape as typeof usersConfigShape, env, options);
+}

@@ -1,0 +1,23 @@
+/**
+ * The NATS queries the users service answers (NATS service API, service name `users`):
+ * `users.query.getUserContact` — `{ userId }` → `{ id, email, name }`, or null when unknown.
+ */
+import type { Kysely, QueryHandlers } from "@portico/kit";
+import { validate as isUuid } from "uuid";
+import type { UsersDatabase } from "./store/schema.js";
+import { findUserById } from "./store/users.js";
+
+/** Name and version under which the queries are served (discoverable via `$SRV.*`). */
+export const QUERY_SERVICE = { name: "users", version: "1.0.0" } as const;
+
+/** The query handlers, reading from `db`. A malformed `userId` is answered like an unknown one. */
+export function userQueryHandlers(db: Kysely<UsersDatabase>): QueryHandlers {
+  return {
+    "users.query.getUserContact": async (request) => {
+      const userId = (request as { userId?: unknown } | null)?.userId;
+      if (typeof userId !== "string" || !isUuid(userId)) return null;
+      const user = await findUserById(db, userId);
+      return user ? { id: user.id, email: user.email, name: user.name } : null;
+    },
+  };
+}

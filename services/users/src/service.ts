@@ -1,0 +1,117 @@
+/**
+ * Wiring of the users service, shared by `main.ts` and the integration tests: database and
+ * migrations → signing key → NATS (stream, queries) → app. Nothing listens yet.
+ */
+import { loadContract, STREAMS, type UsersApi } from "@portico/contracts";
+import {
+  connectNats,
+  createApp,
+  createDatabase,
+  createEventPublisher,
+  createTokenVerifier,
+  ensureStream,
+  type Kysely,
+  type Logger,
+  migrateToLatest,
+  pingDatabase,
+  pingNats,
+  serveQueries,
+} from "@portico/kit";
+import { createLocalJWKSet } from "jose";
+import type { UsersConfig } from "./config.js";
+import { createHandlers } from "./handlers/index.js";
+import { QUERY_SERVICE, userQueryHandlers } from "./queries.js";
+import { createPasswords } from "./security/passwords.js";
+import {
+  generateSigningKey,
+  type PublishedJwkSet,
+  publicJwkSet,
+  type SigningKey,
+  signingKeyFromJwk,
+  signingKeyFromPem,
+} from "./security/signing-key.js";
+import { createTokenIssuer } from "./security/token-issuer.js";
+import { migrations } from "./store/migrations/index.js";
+import type { UsersDatabase } from "./store/schema.js";
+import { ensureStoredSigningKey } from "./store/signing-keys.js";
+
+/** A started (not yet listening) users service. */
+export interface UsersService {
+  app: ReturnType<typeof createApp>;
+  /** The JWK Set the service publishes and verifies its own tokens with. */
+  jwks: PublishedJwkSet;
+  /** Stops serving queries, drains NATS, ends the database pool. Idempotent. */
+  close: () => Promise<void>;
+}
+
+/**
+ * The signing key: `JWT_PRIVATE_KEY` when configured, else the key stored in the database
+ * (created on first start), which every instance and restart shares.
+ */
+export async function resolveSigningKey(
+  config: Pick<UsersConfig, "JWT_PRIVATE_KEY">,
+  db: Kysely<UsersDatabase>,
+): Promise<SigningKey> {
+  if (config.JWT_PRIVATE_KEY) return signingKeyFromPem(config.JWT_PRIVATE_KEY);
+  const stored = await ensureStoredSigningKey(db, generateSigningKey);
+  return signingKeyFromJwk(stored.privateJwk);
+}
+
+/**
+ * Starts the users service's dependencies and builds its app.
+ * @throws the first error of any step (database, migration, NATS); whatever was opened before it
+ *   is closed again.
+ */
+export async function startUsersService(config: UsersConfig, log: Logger): Promise<UsersService> {
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const closer of closers.splice(0).reverse()) {
+      await closer().catch((err: unknown) => log.error({ err }, "error while closing"));
+    }
+  };
+  try {
+    const db = createDatabase<UsersDatabase>(config.DATABASE_URL);
+    closers.push(() => db.destroy());
+    await migrateToLatest(db as Kysely<unknown>, migrations);
+    const signingKey = await resolveSigningKey(config, db);
+    log.info({ kid: signingKey.kid }, "signing key loaded");
+
+    const nc = await connectNats(config.NATS_URL, "users", log);
+    closers.push(() => nc.drain());
+    await ensureStream(nc, STREAMS.users);
+    const queries = await serveQueries(nc, QUERY_SERVICE, userQueryHandlers(db), log);
+    closers.push(queries.stop);
+
+    const jwks = publicJwkSet([signingKey]);
+    const policy = {
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      ttlSeconds: config.TOKEN_TTL_SECONDS,
+    };
+    const app = createApp<UsersApi.operations>({
+      contract: loadContract("users"),
+      handlers: createHandlers({
+        db,
+        passwords: createPasswords(),
+        adminEmails: config.ADMIN_EMAILS,
+        events: createEventPublisher(nc, "users"),
+        issueToken: createTokenIssuer(signingKey, policy),
+        jwks,
+      }),
+      // Its own keys, in memory: no HTTP round trip to itself.
+      verifyToken: createTokenVerifier({
+        jwks: createLocalJWKSet(jwks),
+        issuer: policy.issuer,
+        audience: policy.audience,
+      }),
+      logger: log,
+      validateResponses: config.NODE_ENV !== "production",
+      readiness: { database: () => pingDatabase(db as Kysely<unknown>), nats: () => pingNats(nc) },
+    });
+    let closing: Promise<void> | undefined;
+    return { app, jwks, close: () => (closing ??= closeAll()) };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,70 @@
+import { generateKeyPairSync } from "node:crypto";
+import { describe, expect, it } from "@jest/globals";
+import { loadUsersConfig } from "../../src/config.js";
+
+const base = {
+  PORT: "8081",
+  DATABASE_URL: "postgres://postgres@127.0.0.1:5432/users",
+  NATS_URL: "nats://127.0.0.1:4222",
+};
+
+function pkcs8Pem(namedCurve: string): string {
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve });
+  return privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+}
+
+describe("loadUsersConfig", () => {
+  it("applies the defaults and does not require JWKS_URL", () => {
+    const config = loadUsersConfig(base, { exit: false });
+    expect(config.NODE_ENV).toBe("development");
+    expect(config.TOKEN_TTL_SECONDS).toBe(3600);
+    expect(config.JWT_ISSUER).toBe("portico");
+    expect(config.JWT_AUDIENCE).toBe("portico-api");
+    expect(config.JWT_PRIVATE_KEY).toBeUndefined();
+    expect(config.ADMIN_EMAILS.size).toBe(0);
+    expect("JWKS_URL" in config).toBe(false);
+  });
+
+  it("parses ADMIN_EMAILS case-insensitively", () => {
+    const config = loadUsersConfig(
+      { ...base, ADMIN_EMAILS: "Root@Example.com, ops@example.org" },
+      {
+        exit: false,
+      },
+    );
+    expect([...config.ADMIN_EMAILS]).toEqual(["root@example.com", "ops@example.org"]);
+  });
+
+  it("fails in production without JWT_PRIVATE_KEY", () => {
+    expect(() => loadUsersConfig({ ...base, NODE_ENV: "production" }, { exit: false })).toThrow(
+      /JWT_PRIVATE_KEY: required when NODE_ENV=production/,
+    );
+  });
+
+  it("accepts a P-256 PKCS#8 key in production, with \\n escapes as in .env files", () => {
+    const pem = pkcs8Pem("prime256v1");
+    const config = loadUsersConfig(
+      { ...base, NODE_ENV: "production", JWT_PRIVATE_KEY: pem.replace(/\n/g, "\\n") },
+      { exit: false },
+    );
+    expect(config.JWT_PRIVATE_KEY).toBe(pem.trim());
+  });
+
+  it("rejects a key on another curve or no PEM at all", () => {
+    expect(() =>
+      loadUsersConfig({ ...base, JWT_PRIVATE_KEY: pkcs8Pem("secp384r1") }, { exit: false }),
+    ).toThrow(/JWT_PRIVATE_KEY: must be the PKCS#8 PEM of a P-256/);
+    expect(() => loadUsersConfig({ ...base, JWT_PRIVATE_KEY: "secret" }, { exit: false })).toThrow(
+      /JWT_PRIVATE_KEY/,
+    );
+  });
+
+  it("rejects a token lifetime that is not a positive number of seconds within a day", () => {
+    expect(() => loadUsersConfig({ ...base, TOKEN_TTL_SECONDS: "0" }, { exit: false })).toThrow(
+      /TOKEN_TTL_SECONDS/,
+    );
+    expect(() => loadUsersConfig({ ...base, TOKEN_TTL_SECONDS: "soon" }, { exit: false })).toThrow(
+      /TOKEN_TTL_SECONDS/,
+    );
+  });
+});
