@@ -31,8 +31,8 @@ export function createDatabase<DB>(url: string, poolSize = 10): Kysely<DB> {
  * @param migrations name → migration; statically imported so they work from source and dist.
  * @throws Error (the failing migration's) when a migration fails; that migration is rolled back.
  */
-export async function migrateToLatest(
-  db: Kysely<unknown>,
+export async function migrateToLatest<DB>(
+  db: Kysely<DB>,
   migrations: Record<string, Migration>,
 ): Promise<string[]> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
@@ -42,7 +42,7 @@ export async function migrateToLatest(
 }
 
 /** Readiness check: one round trip to the database. */
-export async function pingDatabase(db: Kysely<unknown>): Promise<void> {
+export async function pingDatabase<DB>(db: Kysely<DB>): Promise<void> {
   await sql`select 1`.execute(db);
 }
 

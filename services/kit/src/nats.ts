@@ -159,8 +159,16 @@ export async function consumeEvents<S extends EventSubject>(
   const done = (async () => {
     for await (const msg of messages) {
       const requestId = msg.headers?.get("X-Request-Id") || undefined;
+      let event: EventEnvelope<S>;
       try {
-        const event = msg.json<EventEnvelope<S>>();
+        event = msg.json<EventEnvelope<S>>();
+      } catch (err) {
+        // Not JSON: no redelivery can fix it, so stop delivering it at once.
+        options.log.error({ err, subject: msg.subject, seq: msg.seq }, "malformed event dropped");
+        msg.term("malformed JSON");
+        continue;
+      }
+      try {
         await options.handle(event, { ...(requestId ? { requestId } : {}), msg });
         msg.ack();
       } catch (err) {

@@ -47,8 +47,7 @@ export function createProductsApp(options: ProductsAppOptions): Express {
     logger: options.logger,
     validateResponses: options.validateResponses,
     readiness: {
-      // The kit takes any schema as Kysely<unknown>; it only runs `select 1`.
-      database: () => pingDatabase(db as Kysely<unknown>),
+      database: () => pingDatabase(db),
       nats: () => pingNats(nc),
     },
   });

@@ -13,7 +13,6 @@ import {
   loadConfig,
   migrateToLatest,
 } from "@portico/kit";
-import type { Kysely } from "kysely";
 import { createProductsApp } from "./app.js";
 import { productsConfigShape } from "./config.js";
 import { PRODUCTS_STREAM } from "./events.js";
@@ -26,7 +25,7 @@ const logger = createLogger("products", config.LOG_LEVEL);
 
 try {
   const db = createDatabase<Database>(config.DATABASE_URL);
-  const applied = await migrateToLatest(db as Kysely<unknown>, migrations);
+  const applied = await migrateToLatest(db, migrations);
   logger.info({ applied }, "database migrated");
 
   const nc = await connectNats(config.NATS_URL, "products", logger);

@@ -72,7 +72,7 @@ export async function startUsersService(config: UsersConfig, log: Logger): Promi
   try {
     const db = createDatabase<UsersDatabase>(config.DATABASE_URL);
     closers.push(() => db.destroy());
-    await migrateToLatest(db as Kysely<unknown>, migrations);
+    await migrateToLatest(db, migrations);
     const signingKey = await resolveSigningKey(config, db);
     log.info({ kid: signingKey.kid }, "signing key loaded");
 
@@ -106,7 +106,7 @@ export async function startUsersService(config: UsersConfig, log: Logger): Promi
       }),
       logger: log,
       validateResponses: config.NODE_ENV !== "production",
-      readiness: { database: () => pingDatabase(db as Kysely<unknown>), nats: () => pingNats(nc) },
+      readiness: { database: () => pingDatabase(db), nats: () => pingNats(nc) },
     });
     let closing: Promise<void> | undefined;
     return { app, jwks, close: () => (closing ??= closeAll()) };

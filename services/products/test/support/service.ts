@@ -50,7 +50,7 @@ export async function startProducts(): Promise<RunningProducts> {
   if (!natsUrl) throw new Error("NATS_URL is not set: run the tests through jest");
   const logger = createLogger("products", process.env.TEST_LOG_LEVEL ?? "silent");
   const db = createDatabase<Database>(await createTestDatabase("products"));
-  await migrateToLatest(db as Kysely<unknown>, migrations);
+  await migrateToLatest(db, migrations);
   const nc = await connectNats(natsUrl, "products-test", logger);
   await ensureStream(nc, PRODUCTS_STREAM);
   const auth = await createTestAuth();

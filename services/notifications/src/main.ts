@@ -1,0 +1,67 @@
+/**
+ * Wiring only: config → database (migrated) → NATS → outbox sender → back-in-stock consumer →
+ * HTTP app → listen. Shutdown closes them in reverse: HTTP, consumer, sender, NATS (drain), pool.
+ */
+import {
+  connectNats,
+  createDatabase,
+  createLogger,
+  createTokenVerifier,
+  listen,
+  migrateToLatest,
+  pingDatabase,
+  pingNats,
+} from "@portico/kit";
+import { buildApp } from "./app.js";
+import { readConfig } from "./config.js";
+import { consumeBackInStock } from "./events.js";
+import { createOutboxSender } from "./mail/outbox-sender.js";
+import { createSmtpTransport } from "./mail/transport.js";
+import { natsLookups } from "./queries.js";
+import { migrations } from "./store/migrations/index.js";
+import type { NotificationsDatabase } from "./store/schema.js";
+
+const config = readConfig();
+const log = createLogger("notifications", config.LOG_LEVEL);
+
+const db = createDatabase<NotificationsDatabase>(config.DATABASE_URL);
+const applied = await migrateToLatest(db, migrations);
+if (applied.length > 0) log.info({ migrations: applied }, "migrations applied");
+
+const nc = await connectNats(config.NATS_URL, "notifications", log);
+const lookups = natsLookups(nc);
+
+const sender = createOutboxSender({
+  db,
+  transport: createSmtpTransport(config.SMTP_URL),
+  from: config.MAIL_FROM,
+  log: log.child({ component: "outbox" }),
+});
+sender.start();
+
+const consumer = await consumeBackInStock(nc, {
+  db,
+  lookups,
+  log: log.child({ component: "back-in-stock" }),
+  onEmailQueued: sender.kick,
+});
+
+const app = buildApp({
+  db,
+  lookups,
+  verifyToken: createTokenVerifier({
+    jwks: config.JWKS_URL,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+  }),
+  logger: log,
+  validateResponses: config.NODE_ENV !== "production",
+  readiness: { database: () => pingDatabase(db), nats: () => pingNats(nc) },
+});
+
+await listen(app, {
+  port: config.PORT,
+  host: config.HOST,
+  log,
+  onClose: [consumer.stop, sender.stop, () => nc.drain(), () => db.destroy()],
+});

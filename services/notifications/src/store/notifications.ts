@@ -1,0 +1,91 @@
+/** Queries on `notifications` (and the outbox row written with one), scoped to the owning user. */
+import type { CursorKey } from "@portico/kit";
+import { type Kysely, sql } from "kysely";
+import { v7 as uuidv7 } from "uuid";
+import type { NotificationRow, NotificationsDatabase } from "./schema.js";
+
+type Db = Kysely<NotificationsDatabase>;
+
+/** Up to `limit` of the user's notifications after `after`, newest first; `unread` filters. */
+export async function findNotifications(
+  db: Db,
+  userId: string,
+  page: { limit: number; after?: CursorKey; unread?: boolean },
+): Promise<NotificationRow[]> {
+  let q = db.selectFrom("notifications").selectAll().where("user_id", "=", userId);
+  if (page.unread !== undefined) {
+    q = q.where("read_at", page.unread ? "is" : "is not", null);
+  }
+  if (page.after) {
+    const { createdAt, id } = page.after;
+    q = q.where((eb) =>
+      eb(eb.refTuple("created_at", "id"), "<", eb.tuple(eb.val(createdAt), eb.val(id))),
+    );
+  }
+  return q.orderBy("created_at", "desc").orderBy("id", "desc").limit(page.limit).execute();
+}
+
+/**
+ * Marks the user's notification read, keeping the first `read_at` when it already is.
+ * @returns the notification, or undefined when the user has none with this id.
+ */
+export async function markNotificationRead(
+  db: Db,
+  userId: string,
+  id: string,
+): Promise<NotificationRow | undefined> {
+  return db
+    .updateTable("notifications")
+    .set({ read_at: sql<Date>`coalesce(read_at, now())` })
+    .where("id", "=", id)
+    .where("user_id", "=", userId)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** A back-in-stock notification for one user and the email that goes with it. */
+export interface BackInStockRecord {
+  userId: string;
+  productId: string;
+  /** Id of the event envelope; with `userId`, the idempotency key. */
+  eventId: string;
+  title: string;
+  body: string;
+  email: { to: string; subject: string; text: string };
+}
+
+/**
+ * In one transaction: inserts the notification unless this user already has one for this event
+ * (`on conflict (user_id, event_id) do nothing`) and, only when it was inserted, its outbox email.
+ * @returns true when the notification (and email) were created, false for a repeat.
+ */
+export async function recordBackInStock(db: Db, record: BackInStockRecord): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const inserted = await trx
+      .insertInto("notifications")
+      .values({
+        id: uuidv7(),
+        user_id: record.userId,
+        type: "back_in_stock",
+        title: record.title,
+        body: record.body,
+        product_id: record.productId,
+        event_id: record.eventId,
+      })
+      .onConflict((oc) => oc.columns(["user_id", "event_id"]).doNothing())
+      .returning("id")
+      .executeTakeFirst();
+    if (!inserted) return false;
+    await trx
+      .insertInto("email_outbox")
+      .values({
+        id: uuidv7(),
+        notification_id: inserted.id,
+        to_address: record.email.to,
+        subject: record.email.subject,
+        text: record.email.text,
+      })
+      .execute();
+    return true;
+  });
+}

@@ -1,0 +1,54 @@
+/** Queries of the email outbox sender. */
+import { type Kysely, sql, type Transaction } from "kysely";
+import type { EmailOutboxRow, NotificationsDatabase } from "./schema.js";
+
+type Trx = Transaction<NotificationsDatabase> | Kysely<NotificationsDatabase>;
+
+/**
+ * Locks up to `limit` pending emails that are due, oldest first, skipping rows another sender
+ * holds (`FOR UPDATE SKIP LOCKED`), so concurrent senders never send the same email. Call inside
+ * a transaction; the locks last until it ends.
+ */
+export async function claimDueEmails(trx: Trx, limit: number): Promise<EmailOutboxRow[]> {
+  return trx
+    .selectFrom("email_outbox")
+    .selectAll()
+    .where("status", "=", "pending")
+    .where("next_attempt_at", "<=", sql<Date>`now()`)
+    .orderBy("next_attempt_at")
+    .orderBy("id")
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
+    .execute();
+}
+
+/** Marks an email delivered. */
+export async function markEmailSent(trx: Trx, id: string): Promise<void> {
+  await trx
+    .updateTable("email_outbox")
+    .set({ status: "sent", sent_at: sql<Date>`now()`, last_error: null })
+    .where("id", "=", id)
+    .execute();
+}
+
+/**
+ * Records a failed attempt: the error, the attempt count, and either the time of the next attempt
+ * (`status` pending, `retryInMs` from now) or `failed` for good.
+ */
+export async function recordEmailFailure(
+  trx: Trx,
+  id: string,
+  failure: { status: "pending" | "failed"; attempts: number; retryInMs?: number; error: string },
+): Promise<void> {
+  await trx
+    .updateTable("email_outbox")
+    .set({
+      status: failure.status,
+      attempts: failure.attempts,
+      last_error: failure.error,
+      next_attempt_at: sql<Date>`now() + make_interval(secs => ${(failure.retryInMs ?? 0) / 1000})`,
+    })
+    .where("id", "=", id)
+    .execute();
+}
