@@ -10,6 +10,11 @@ import { describe, expect, it } from "@jest/globals";
 import { Ajv2019 } from "ajv/dist/2019.js";
 import addFormats from "ajv-formats";
 import { parse } from "yaml";
+import { z } from "zod";
+import { gatewayConfigShape } from "../../gateway/src/config.js";
+import { notificationsConfigShape } from "../../services/notifications/src/config.js";
+import { productsConfigShape } from "../../services/products/src/config.js";
+import { loadUsersConfig, usersConfigShape } from "../../services/users/src/config.js";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -22,7 +27,38 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
 }
 
-const compose = parse(readFileSync(join(root, "compose.yaml"), "utf8"), { merge: true }) as {
+/** Values for the variables compose.yaml takes from the shell or `.env`. */
+const shellEnv: Record<string, string> = {
+  JWT_PRIVATE_KEY: `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgevZzL1gdAFr88hb2
+OF/2NxApJCzGCEDdfSp6VQO30hyhRANCAAQRWz+jn65BtOMvdyHKcvjBeBSDZH2r
+1RTwjmYSi9R/zpBnuQ4EiMnCqfMPWiZqB4QdbAd0E7oH50VpuZ1P087G
+-----END PRIVATE KEY-----`,
+};
+
+/** Compose interpolation (`${VAR}`, `${VAR:-default}`, `${VAR:?error}`) of one value. */
+function interpolateValue(text: string): string {
+  return text.replace(/\$\{([A-Z0-9_]+)(?::([-?])([^}]*))?\}/g, (_m, name: string, op, arg) => {
+    const value = shellEnv[name];
+    if (value !== undefined && value !== "") return value;
+    if (op === "-") return arg as string;
+    throw new Error(`compose.yaml needs ${name}: ${arg ?? "unset"}`);
+  });
+}
+
+/** Like Compose, interpolates every string value after parsing the YAML. */
+function interpolate(value: unknown): unknown {
+  if (typeof value === "string") return interpolateValue(value);
+  if (Array.isArray(value)) return value.map(interpolate);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v)]));
+  }
+  return value;
+}
+
+const compose = interpolate(
+  parse(readFileSync(join(root, "compose.yaml"), "utf8"), { merge: true }),
+) as {
   services: Record<string, ComposeService>;
 };
 const built = Object.entries(compose.services).filter(([, s]) => s.build);
@@ -77,5 +113,36 @@ describe("compose.yaml", () => {
         ]);
       }
     }
+  });
+});
+
+describe("compose.yaml environment", () => {
+  const upstreams = { USERS_URL: z.url(), PRODUCTS_URL: z.url(), NOTIFICATIONS_URL: z.url() };
+  const shapes: Record<string, z.ZodRawShape> = {
+    users: usersConfigShape,
+    products: productsConfigShape,
+    notifications: notificationsConfigShape,
+    gateway: { ...gatewayConfigShape, ...upstreams },
+  };
+
+  it.each(Object.keys(shapes))("sets only variables the %s config reads", (name) => {
+    const unknown = Object.keys(compose.services[name]?.environment ?? {}).filter(
+      (key) => !(key in (shapes[name] as z.ZodRawShape)),
+    );
+    expect(unknown).toEqual([]);
+  });
+
+  it.each(Object.keys(shapes))("gives %s a configuration its schema accepts", (name) => {
+    const env = compose.services[name]?.environment ?? {};
+    const result = z.object(shapes[name] as z.ZodRawShape).safeParse(env);
+    expect(result.error?.issues ?? []).toEqual([]);
+  });
+
+  it("gives users the signing key production requires", () => {
+    const env = compose.services.users?.environment ?? {};
+    expect(env.NODE_ENV).toBe("production");
+    expect(() => loadUsersConfig(env, { exit: false })).not.toThrow();
+    const { JWT_PRIVATE_KEY: _key, ...withoutKey } = env;
+    expect(() => loadUsersConfig(withoutKey, { exit: false })).toThrow(/JWT_PRIVATE_KEY/);
   });
 });

@@ -1,0 +1,198 @@
+/**
+ * `npm start`: the whole system on this machine, each service and the gateway a separate process.
+ *
+ * Infrastructure comes from the environment when given, else is started locally under `.data/`:
+ *   NATS_URL                  NATS with JetStream; else nats-server from PATH on 4222 (.data/nats)
+ *   DATABASE_URL              a PostgreSQL *server* URL: each service's database (`users`,
+ *                             `products`, `notifications`) is that URL with the database name as
+ *                             its path, created when missing
+ *   USERS_DATABASE_URL, PRODUCTS_DATABASE_URL, NOTIFICATIONS_DATABASE_URL
+ *                             one service's database URL as-is (wins over DATABASE_URL)
+ *                             any database still without a URL: embedded PostgreSQL on 5433
+ *                             (.data/postgres; 5433 so a system PostgreSQL on 5432 does not clash)
+ *   SMTP_URL, MAIL_API_URL    an SMTP server (and its Mailpit API, only printed); else the built-in
+ *                             sink: SMTP on 1025, Mailpit-like API on 8025
+ *   NODE_ENV, LOG_LEVEL       passed to every process (defaults development, info)
+ * Ctrl-C stops everything in reverse order and exits 0; a failed start-up exits 1.
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import pc from "picocolors";
+import { InfraError, isInfraError } from "./infra/errors.js";
+import { startNats } from "./infra/nats.js";
+import { isPortFree } from "./infra/ports.js";
+import { ensureDatabases, startPostgres } from "./infra/postgres.js";
+import { describeExit, prefixedSink } from "./infra/process.js";
+import { onShutdownSignal } from "./infra/shutdown.js";
+import { startSmtpSink } from "./infra/smtp.js";
+import { dataRoot } from "./paths.js";
+import { type NodeEnv, type RunningSystem, SYSTEM_PROCESSES, startSystem } from "./system.js";
+
+const PORTS = { nats: 4222, postgres: 5433, smtp: 1025, mailApi: 8025 } as const;
+const NAME_WIDTH = Math.max(...SYSTEM_PROCESSES.map((spec) => spec.name.length), "portico".length);
+
+function say(message: string): void {
+  process.stdout.write(`${pc.bold("portico".padEnd(NAME_WIDTH))} ${pc.dim("|")} ${message}\n`);
+}
+
+/** The server part of a URL with its password replaced by `***`, for printing. */
+function redactServer(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = "***";
+  return `${parsed.protocol}//${parsed.username}${parsed.password ? `:${parsed.password}` : ""}@${parsed.host}`;
+}
+
+/** `url` with its path replaced by `/<database>`. */
+function withDatabase(serverUrl: string, database: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${encodeURIComponent(database)}`;
+  return url.toString();
+}
+
+async function assertPortFree(port: number, what: string, hint: string): Promise<void> {
+  if (!(await isPortFree(port))) {
+    throw new InfraError(`port ${port} for ${what} is already in use. ${hint}`);
+  }
+}
+
+/** Stops registered with {@link started}, run in reverse by {@link stopAll}. */
+const stops: { name: string; stop: () => Promise<void> }[] = [];
+const aborter = new AbortController();
+
+/** Records something to stop at shutdown; stops it at once if shutdown already began. */
+async function started(name: string, stop: () => Promise<void>): Promise<void> {
+  stops.push({ name, stop });
+  if (aborter.signal.aborted) throw aborter.signal.reason;
+}
+
+async function stopAll(): Promise<void> {
+  for (const { name, stop } of stops.splice(0).reverse()) {
+    try {
+      await stop();
+    } catch (error) {
+      say(pc.red(`stopping ${name} failed: ${(error as Error).message}`));
+    }
+  }
+}
+
+/** Starts infrastructure and system, prints the URLs; resolves to the running system. */
+async function startAll(): Promise<RunningSystem> {
+  const begin = performance.now();
+  const env = process.env;
+  const log = prefixedSink({ width: NAME_WIDTH });
+
+  let natsUrl = env.NATS_URL;
+  if (!natsUrl) {
+    await assertPortFree(
+      PORTS.nats,
+      "nats-server",
+      "Stop what uses it, or set NATS_URL to use it.",
+    );
+    const nats = await startNats({ storeDir: join(dataRoot, "nats"), port: PORTS.nats });
+    await started("nats-server", nats.stop);
+    natsUrl = nats.url;
+  }
+
+  const databases = SYSTEM_PROCESSES.flatMap((spec) => (spec.database ? [spec.database] : []));
+  const databaseUrls: Record<string, string> = {};
+  for (const db of databases) {
+    const url =
+      env[`${db.toUpperCase()}_DATABASE_URL`] ??
+      (env.DATABASE_URL ? withDatabase(env.DATABASE_URL, db) : undefined);
+    if (url) databaseUrls[db] = url;
+  }
+  if (env.DATABASE_URL) {
+    const viaServer = databases.filter((db) => !env[`${db.toUpperCase()}_DATABASE_URL`]);
+    await ensureDatabases(env.DATABASE_URL, viaServer);
+  }
+  const missing = databases.filter((db) => !databaseUrls[db]);
+  let postgresUrl: string | undefined;
+  if (missing.length > 0) {
+    await assertPortFree(
+      PORTS.postgres,
+      "PostgreSQL",
+      "Stop what uses it, or set DATABASE_URL to a PostgreSQL server URL.",
+    );
+    await mkdir(dataRoot, { recursive: true });
+    const postgres = await startPostgres({
+      dataDir: join(dataRoot, "postgres"),
+      port: PORTS.postgres,
+      databases: missing,
+    });
+    await started("postgres", postgres.stop);
+    Object.assign(databaseUrls, postgres.urls);
+    postgresUrl = postgres.serverUrl;
+  }
+
+  let smtpUrl = env.SMTP_URL;
+  let mailApiUrl = env.MAIL_API_URL;
+  if (!smtpUrl) {
+    const hint = "Stop what uses it, or set SMTP_URL (and MAIL_API_URL) to use another server.";
+    await assertPortFree(PORTS.smtp, "the SMTP sink", hint);
+    await assertPortFree(PORTS.mailApi, "the mail API", hint);
+    const sink = await startSmtpSink({ smtpPort: PORTS.smtp, httpPort: PORTS.mailApi });
+    await started("smtp-sink", sink.stop);
+    smtpUrl = sink.smtpUrl;
+    mailApiUrl = sink.apiUrl;
+  }
+
+  say(`infrastructure ready; starting ${SYSTEM_PROCESSES.map((spec) => spec.name).join(", ")}`);
+  const system = await startSystem({
+    natsUrl,
+    databaseUrls,
+    smtpUrl,
+    mailApiUrl,
+    nodeEnv: (env.NODE_ENV as NodeEnv | undefined) ?? "development",
+    logLevel: env.LOG_LEVEL ?? "info",
+    log,
+    signal: aborter.signal,
+  });
+  await started("services", system.stop);
+
+  const seconds = ((performance.now() - begin) / 1000).toFixed(1);
+  const rows: [string, string | undefined][] = [
+    ["gateway", system.urls.gateway],
+    ["docs", system.urls.docs],
+    ...Object.entries(system.urls.byProcess).filter(([name]) => name !== "gateway"),
+    ["mail API", mailApiUrl],
+    ["NATS", natsUrl],
+    ["PostgreSQL", postgresUrl ? redactServer(postgresUrl) : "(from DATABASE_URL)"],
+  ];
+  const width = Math.max(...rows.map(([name]) => name.length)) + 2;
+  say(pc.green(`Portico is up in ${seconds} s`));
+  for (const [name, url] of rows) if (url) say(`  ${name.padEnd(width)}${pc.cyan(url)}`);
+  say("Press Ctrl-C to stop.");
+  return system;
+}
+
+let startup: Promise<RunningSystem> | undefined;
+onShutdownSignal(async (signal) => {
+  say(`${signal}: stopping…`);
+  aborter.abort();
+  // Let an in-flight start-up step settle (it stops itself on abort), but do not wait forever.
+  await Promise.race([startup?.catch(() => {}), new Promise((r) => setTimeout(r, 15_000))]);
+  await stopAll();
+  say("stopped.");
+  return 0;
+});
+
+startup = startAll();
+startup.then(
+  async (system) => {
+    const exit = await system.unexpectedExit;
+    if (aborter.signal.aborted) return;
+    const how = describeExit(exit.info);
+    say(pc.red(`${exit.name} ${how} unexpectedly (its log is above); stopping everything.`));
+    aborter.abort();
+    await stopAll();
+    process.exit(1);
+  },
+  async (error: unknown) => {
+    if (aborter.signal.aborted) return; // a signal handler owns the shutdown
+    aborter.abort();
+    const detail = isInfraError(error) ? error.message : ((error as Error).stack ?? String(error));
+    process.stderr.write(`${pc.red("npm start failed:")} ${detail}\n`);
+    await stopAll();
+    process.exit(1);
+  },
+);
