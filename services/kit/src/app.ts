@@ -152,7 +152,7 @@ export function contractValidator(options: {
     apiSpec: structuredClone(options.contract) as never,
     // `coerceTypes` only governs the body (parameters are always coerced): JSON bodies must
     // match the contract's types exactly, so `{"quantity": "4"}` is a 400, not 4.
-    validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false },
+    validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false, allErrors: true },
     validateResponses: options.validateResponses,
     validateSecurity: {
       handlers: {
