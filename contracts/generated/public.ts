@@ -367,7 +367,7 @@ export interface components {
             description?: components["schemas"]["ProductDescription"];
             price: components["schemas"]["Money"];
             /** @default 0 */
-            stock: number;
+            stock?: number;
         };
         UpdateProductRequest: {
             name?: components["schemas"]["ProductName"];

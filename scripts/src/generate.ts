@@ -23,6 +23,8 @@ async function typesFor(doc: OpenApiDocument): Promise<string> {
   const ast = await openapiTS(doc as unknown as Parameters<typeof openapiTS>[0], {
     alphabetize: false,
     exportType: false,
+    // A property with a default is optional for the sender (the validator fills it in).
+    defaultNonNullable: false,
   });
   return `// ${DO_NOT_EDIT}\n\n${astToString(ast)}`;
 }
