@@ -8,6 +8,7 @@ const CHILD = fileURLToPath(new URL("../fixtures/shutdown-child.ts", import.meta
 async function signalChild(
   signal: NodeJS.Signals,
   env: Record<string, string> = {},
+  times = 1,
 ): Promise<{ lines: string[]; info: ExitInfo }> {
   const lines: string[] = [];
   const proc = spawnManaged({
@@ -17,7 +18,9 @@ async function signalChild(
     env: { ...process.env, ...env },
     log: (_name, line) => {
       lines.push(line);
-      if (line === "ready" && proc.pid) process.kill(proc.pid, signal);
+      if (line === "ready" && proc.pid) {
+        for (let i = 0; i < times; i++) process.kill(proc.pid, signal);
+      }
     },
   });
   let timer: NodeJS.Timeout | undefined;
@@ -36,6 +39,12 @@ describe("onShutdownSignal", () => {
     const { lines, info } = await signalChild("SIGINT");
     expect(lines).toEqual(["ready", "cleanup SIGINT", "cleaned"]);
     expect(info).toEqual({ code: 130, signal: null });
+  });
+
+  it("treats one Ctrl-C relayed several times (terminal, npm, tsx) as one request", async () => {
+    const { lines, info } = await signalChild("SIGINT", { EXIT_CODE: "0" }, 3);
+    expect(lines).toEqual(["ready", "cleanup SIGINT", "cleaned"]);
+    expect(info.code).toBe(0);
   });
 
   it("exits with the code the cleanup returns", async () => {
