@@ -3,27 +3,19 @@
  * Handlers throw {@link HttpProblem}; the kit's error middleware renders it.
  */
 
+import type { PublicApi } from "@portico/contracts";
+
 /** Media type of a Problem Details body (RFC 9457 section 3). */
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
-/** One invalid field, as listed in a validation problem's `errors`. */
-export interface FieldError {
-  location: "body" | "query" | "path" | "header" | "cookie";
-  /** Dotted path of the field (`price.amount`); empty for the body as a whole. */
-  field: string;
-  message: string;
-}
+type Schemas = PublicApi.components["schemas"];
 
-/** The JSON body of a Problem Details response (RFC 9457 section 3.1, plus `errors`). */
-export interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-  instance?: string;
-  requestId?: string;
-  errors?: FieldError[];
-}
+/** One invalid field, as listed in a validation problem's `errors` (contracts/components.yaml). */
+export type FieldError = Schemas["FieldError"];
+
+/** The JSON body of a Problem Details response (RFC 9457 section 3.1, plus `errors`), as the
+ * contracts declare it in components.yaml. */
+export type ProblemBody = Schemas["Problem"];
 
 const TITLES: Record<number, [slug: string, title: string]> = {
   400: ["validation-error", "Request validation failed"],
