@@ -103,7 +103,7 @@ beforeAll(async () => {
   );
   api = client(server.baseUrl);
   for (const [name, person] of Object.entries(people)) {
-    tokens[name as Person] = await issuer.tokenFor(person.id, person.email);
+    tokens[name as Person] = await issuer.tokenFor({ userId: person.id, email: person.email });
   }
   publisher = createEventPublisher(nc, "products");
   await waitUntilConsumed(nc); // the stream's earlier back_in_stock events, if any

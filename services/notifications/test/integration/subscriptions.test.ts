@@ -55,8 +55,8 @@ beforeAll(async () => {
   });
   server = await serve(app);
   api = client(server.baseUrl);
-  aliceToken = await issuer.tokenFor(alice);
-  bobToken = await issuer.tokenFor(bob);
+  aliceToken = await issuer.tokenFor({ userId: alice });
+  bobToken = await issuer.tokenFor({ userId: bob });
 });
 
 afterAll(async () => {
@@ -137,7 +137,7 @@ describe("subscribeBackInStock", () => {
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get("www-authenticate")).toMatch(/^Bearer/);
 
-    const forged = await (await createTestIssuer()).tokenFor(alice);
+    const forged = await (await createTestIssuer()).tokenFor({ userId: alice });
     const res = await api<ProblemBody>("GET", "/subscriptions", { token: forged });
     expect(res.status).toBe(401);
   });

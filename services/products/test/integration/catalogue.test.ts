@@ -33,8 +33,8 @@ const fieldsOf = (res: TestResponse) =>
 
 beforeAll(async () => {
   service = await startProducts();
-  adminToken = await service.auth.tokenFor("admin");
-  userToken = await service.auth.tokenFor("user");
+  adminToken = await service.auth.tokenFor({ role: "admin" });
+  userToken = await service.auth.tokenFor({ role: "user" });
 });
 
 afterAll(async () => {

@@ -47,7 +47,7 @@ const CATALOGUE = [
 
 beforeAll(async () => {
   service = await startProducts();
-  adminToken = await service.auth.tokenFor("admin");
+  adminToken = await service.auth.tokenFor({ role: "admin" });
   for (const item of CATALOGUE) {
     const res = await request(service.baseUrl, "POST", "/products", {
       token: adminToken,

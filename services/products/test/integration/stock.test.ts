@@ -26,7 +26,7 @@ async function createProduct(stock: number): Promise<{ id: string; updatedAt: st
 
 beforeAll(async () => {
   service = await startProducts();
-  adminToken = await service.auth.tokenFor("admin");
+  adminToken = await service.auth.tokenFor({ role: "admin" });
 });
 
 afterAll(async () => {
@@ -117,7 +117,9 @@ describe("setProductStock", () => {
   it("answers 404 for an unknown product, 403 for a user and 401 without a token", async () => {
     expect((await setStock(uuidv7(), 1)).status).toBe(404);
     const product = await createProduct(0);
-    expect((await setStock(product.id, 1, await service.auth.tokenFor("user"))).status).toBe(403);
+    expect(
+      (await setStock(product.id, 1, await service.auth.tokenFor({ role: "user" }))).status,
+    ).toBe(403);
     const anonymous = await request(service.baseUrl, "PUT", `/products/${product.id}/stock`, {
       json: { quantity: 1 },
     });
