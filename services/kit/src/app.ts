@@ -231,6 +231,7 @@ export function createApp<Ops>(options: AppOptions<Ops>): express.Express {
 
 interface ValidatorError {
   status?: number;
+  path?: string;
   message?: string;
   headers?: Record<string, string>;
   errors?: { path?: string; message?: string }[];
@@ -279,7 +280,12 @@ export function toProblem(err: unknown): { problem: HttpProblem; unexpected: boo
       unexpected: false,
     };
   }
-  const detail = e.message?.includes("response/")
+  // Response validation: a body failing its schema (`/response…`), a missing or unexpected
+  // body (path `/response`), or a status the operation does not declare.
+  const breaksContract =
+    e.path === "/response" ||
+    /^\/response\b|response\/|^no schema defined for status code/.test(e.message ?? "");
+  const detail = breaksContract
     ? "The service produced a response that breaks its contract."
     : "An unexpected error occurred.";
   return { problem: new HttpProblem(status >= 500 ? status : 500, detail), unexpected: true };

@@ -2,7 +2,7 @@
  * HTTP server lifecycle: listen, then on SIGTERM/SIGINT stop accepting, let in-flight requests
  * finish (up to a grace period), and close the resources the service opened, in order.
  */
-import type { Server } from "node:http";
+import type { Server, ServerResponse } from "node:http";
 import type { Express } from "express";
 import type { Logger } from "./logger.js";
 
@@ -43,6 +43,13 @@ export async function listen(
   options.log.info({ port, host: options.host }, "listening");
 
   let closing: Promise<void> | undefined;
+  // A keep-alive connection whose request was in flight when shutdown began only turns idle
+  // after its response; close it then rather than holding shutdown for the whole grace period.
+  server.on("request", (_req, res: ServerResponse) => {
+    res.once("finish", () => {
+      if (closing) setImmediate(() => server.closeIdleConnections());
+    });
+  });
   const close = () => {
     closing ??= (async () => {
       options.log.info("shutting down");
