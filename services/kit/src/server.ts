@@ -65,13 +65,17 @@ export async function listen(
     })();
     return closing;
   };
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => {
-      close().then(
-        () => options.exitOnSignal !== false && process.exit(0),
-        () => process.exit(1),
-      );
-    });
-  }
+  const onSignal = () => {
+    close().then(
+      () => options.exitOnSignal !== false && process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  const signals = ["SIGTERM", "SIGINT"] as const;
+  for (const signal of signals) process.once(signal, onSignal);
+  // A server closed by the caller (tests, embedding) must not keep its signal handlers around.
+  server.once("close", () => {
+    for (const signal of signals) process.off(signal, onSignal);
+  });
   return { server, port, close };
 }
