@@ -100,11 +100,15 @@ export function requestId(): RequestHandler {
   };
 }
 
-/** Middleware: pino-http access log with the request id; 4xx as warn, 5xx as error. */
+const HEALTH_PATHS = new Set(["/healthz", "/readyz"]);
+
+/** Middleware: pino-http access log with the request id; 4xx as warn, 5xx as error; health probes not logged. */
 export function httpLogger(logger: Logger): RequestHandler {
   return pinoHttp({
     logger,
     genReqId: (req) => (req as unknown as OpenApiRequest).id as string,
+    // Probes poll every few seconds; logging each would drown the requests that matter.
+    autoLogging: { ignore: (req) => HEALTH_PATHS.has((req.url ?? "").split("?")[0] ?? "") },
     customLogLevel: (_req, res, err) =>
       err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info",
   });
