@@ -1,34 +1,42 @@
 /**
- * NATS JetStream events: subject → payload. Subjects follow `<service>.<entity>.<event>`
- * in the past tense; each publishing service has one stream named after it.
- * (Issue 3 moves these declarations into an AsyncAPI document and generates these types.)
+ * NATS JetStream events, as declared in `contracts/events.yaml` (AsyncAPI 3.0): the payload
+ * types, streams and consumers generated from it (`contracts/generated/events.ts`), the envelope
+ * every event travels in, and its validation against the generated JSON Schemas
+ * (`contracts/generated/events.schemas.json`). Subjects follow `<service>.<entity>.<event>` in
+ * the past tense; each publishing service has one stream named after it.
  */
+import {
+  CONSUMERS as DECLARED_CONSUMERS,
+  STREAMS as DECLARED_STREAMS,
+  type EventPayloads,
+  type EventSubject,
+} from "../generated/events.js";
 
-/** A product as carried in product events. Money in integer minor units + ISO 4217 currency. */
-export interface ProductSnapshot {
-  id: string;
-  name: string;
-  description: string;
-  price: { amount: number; currency: string };
-  stock: number;
-}
-
-/** Every event subject and the shape of its `data`. */
-export interface EventPayloads {
-  "users.user.registered": { userId: string; email: string; name: string; role: "user" | "admin" };
-  "products.product.created": { product: ProductSnapshot };
-  "products.product.updated": { product: ProductSnapshot };
-  "products.product.deleted": { productId: string };
-  "products.stock.changed": { productId: string; previous: number; current: number };
-  "products.product.back_in_stock": { productId: string; name: string; stock: number };
-}
-
-/** An event subject, e.g. `products.product.back_in_stock`. */
-export type EventSubject = keyof EventPayloads;
+export type {
+  DeadLetter,
+  EventPayloads,
+  EventSubject,
+  ProductBackInStockData,
+  ProductCreatedData,
+  ProductDeletedData,
+  ProductSnapshot,
+  ProductUpdatedData,
+  StockChangedData,
+  UserRegisteredData,
+} from "../generated/events.js";
+export {
+  assertValidEvent,
+  type EventValidation,
+  type EventValidationError,
+  InvalidEventError,
+  isEventSubject,
+  validateEvent,
+} from "./event-validation.js";
 
 /**
  * The envelope every event travels in (JSON body of the NATS message). The request id and W3C
- * `traceparent` travel in NATS headers (`X-Request-Id`, `traceparent`), not in the body.
+ * `traceparent` travel in NATS headers (`X-Request-Id`, `traceparent`), not in the body, and
+ * `Nats-Msg-Id` carries the envelope `id`.
  */
 export interface EventEnvelope<S extends EventSubject = EventSubject> {
   /** UUID v7: unique, time-ordered; also the JetStream `Nats-Msg-Id` for de-duplication. */
@@ -44,25 +52,34 @@ export interface EventEnvelope<S extends EventSubject = EventSubject> {
   data: EventPayloads[S];
 }
 
-/** A JetStream stream: the events one service publishes. */
+/** A subject a stream holds: an event subject, or the dead-letter stream's `deadletter.>`. */
+export type StreamSubject = EventSubject | (typeof DECLARED_STREAMS.deadletter.subjects)[number];
+
+/** A JetStream stream: the events one service publishes (or the dead letters). */
 export interface StreamDeclaration {
-  /** Stream name, upper-case service name. */
+  /** Stream name, upper-case service name (`DEADLETTER` for dead letters). */
   name: string;
-  /** Exactly the subjects the service publishes (never a wildcard that could capture queries). */
-  subjects: EventSubject[];
+  /** Exactly the subjects the stream holds (never a wildcard that could capture queries). */
+  subjects: readonly StreamSubject[];
 }
 
-/** The JetStream streams, one per publishing service. */
-export const STREAMS = {
-  users: { name: "USERS", subjects: ["users.user.registered"] },
-  products: {
-    name: "PRODUCTS",
-    subjects: [
-      "products.product.created",
-      "products.product.updated",
-      "products.product.deleted",
-      "products.stock.changed",
-      "products.product.back_in_stock",
-    ],
-  },
-} as const satisfies Record<string, StreamDeclaration>;
+/**
+ * The JetStream streams: `users` (`USERS`), `products` (`PRODUCTS`) and `deadletter`
+ * (`DEADLETTER`, subjects `deadletter.>`: every consumer may dead-letter a message there).
+ */
+export const STREAMS = DECLARED_STREAMS satisfies Record<string, StreamDeclaration>;
+
+/** A durable JetStream consumer of one event subject. */
+export interface ConsumerDeclaration {
+  /** Durable consumer name, `<consumer-service>-<purpose>`; shared by the service's instances. */
+  durable: string;
+  /** The stream it reads (a `STREAMS` entry's name). */
+  stream: string;
+  /** The one event subject it receives. */
+  subject: EventSubject;
+  /** The consuming service. */
+  service: string;
+}
+
+/** The durable consumers, by durable name (e.g. `notifications-back-in-stock`). */
+export const CONSUMERS = DECLARED_CONSUMERS satisfies Record<string, ConsumerDeclaration>;

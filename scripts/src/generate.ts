@@ -3,12 +3,21 @@
  *   contracts/generated/<service>.openapi.json  each service contract, bundled
  *   contracts/generated/public.openapi.json     the public API the gateway serves
  *   contracts/generated/<name>.ts               TypeScript types (openapi-typescript)
+ *   contracts/generated/events.ts               event payload types (json-schema-to-typescript),
+ *                                               subjects, streams and consumers from events.yaml
+ *   contracts/generated/events.schemas.json     each event envelope's JSON Schema, self-contained
+ * events.yaml (AsyncAPI 3.0) is validated with the official parser first: an invalid document
+ * fails both runs.
  * `--check` writes nothing and exits 1 when any generated file is stale.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import openapiTS, { astToString } from "openapi-typescript";
+import { loadAsyncApi } from "./generate/asyncapi.js";
 import { bundleContract, mergePublicDocument, type OpenApiDocument } from "./generate/bundle.js";
+import { readEventsModel } from "./generate/event-model.js";
+import { buildEventSchemas } from "./generate/event-schemas.js";
+import { buildEventTypes } from "./generate/event-types.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const contractsDir = join(root, "contracts");
@@ -29,7 +38,7 @@ async function typesFor(doc: OpenApiDocument): Promise<string> {
   return `// ${DO_NOT_EDIT}\n\n${astToString(ast)}`;
 }
 
-function json(doc: OpenApiDocument): string {
+function json(doc: object): string {
   return `${JSON.stringify({ "x-generated": DO_NOT_EDIT, ...doc }, null, 2)}\n`;
 }
 
@@ -56,6 +65,9 @@ export async function buildGeneratedFiles(): Promise<Map<string, string>> {
   );
   files.set("public.openapi.json", json(publicDoc));
   files.set("public.ts", await typesFor(publicDoc));
+  const events = readEventsModel(await loadAsyncApi(join(contractsDir, "events.yaml")));
+  files.set("events.ts", await buildEventTypes(events, `// ${DO_NOT_EDIT}`));
+  files.set("events.schemas.json", json(buildEventSchemas(events)));
   return files;
 }
 

@@ -46,11 +46,12 @@ function documentNamed(name: string): OpenApiDocument {
 }
 
 describe("buildGeneratedFiles", () => {
-  it("builds a bundled document and types for each service, and for the public API", () => {
+  it("builds a bundled document and types for each service and the public API, and the event module and schemas", () => {
     const expected = [...SERVICE_CONTRACTS, "public"].flatMap((n) => [
       `${n}.openapi.json`,
       `${n}.ts`,
     ]);
+    expected.push("events.ts", "events.schemas.json");
     expect([...files.keys()].sort()).toEqual(expected.sort());
   });
 
