@@ -3,26 +3,19 @@
  * Shared by `main.ts` and the integration tests so both run exactly the same thing.
  */
 import { loadContract, type ProductsApi } from "@portico/contracts";
-import {
-  createApp,
-  createEventPublisher,
-  type Logger,
-  type NatsConnection,
-  pingDatabase,
-  pingNats,
-  type TokenVerifier,
-} from "@portico/kit";
+import { createApp, type Logger, pingDatabase, type TokenVerifier } from "@portico/kit";
 import type { Express } from "express";
 import type { Kysely } from "kysely";
-import { createProductEvents, PRODUCTS_SOURCE } from "./events.js";
+import type { ProductEvents } from "./events.js";
 import { createProductHandlers } from "./handlers/products.js";
 import { createStockHandlers } from "./handlers/stock.js";
 import type { Database } from "./store/schema.js";
 
-/** What the app needs: an open (migrated) database, a NATS connection, a token verifier. */
+/** What the app needs: an open (migrated) database, the outbox events, a token verifier. */
 export interface ProductsAppOptions {
   db: Kysely<Database>;
-  nc: NatsConnection;
+  /** Writes each change's events into the outbox (`createProductEvents`). */
+  events: ProductEvents;
   verifyToken: TokenVerifier;
   logger: Logger;
   /** Validate responses against the contract (everywhere but production). */
@@ -30,13 +23,13 @@ export interface ProductsAppOptions {
 }
 
 /**
- * Builds the products app (contracts/products.yaml). The `PRODUCTS` stream must exist
- * (`ensureStream`) for events to be published.
+ * Builds the products app (contracts/products.yaml). It needs no NATS connection: events wait in
+ * the outbox until the relay publishes them, so writes succeed while NATS is down, and readiness
+ * checks the database only.
  * @throws Error when the handlers do not cover the contract exactly.
  */
 export function createProductsApp(options: ProductsAppOptions): Express {
-  const { db, nc } = options;
-  const events = createProductEvents(createEventPublisher(nc, PRODUCTS_SOURCE));
+  const { db, events } = options;
   return createApp<ProductsApi.operations>({
     contract: loadContract("products"),
     handlers: {
@@ -46,9 +39,6 @@ export function createProductsApp(options: ProductsAppOptions): Express {
     verifyToken: options.verifyToken,
     logger: options.logger,
     validateResponses: options.validateResponses,
-    readiness: {
-      database: () => pingDatabase(db),
-      nats: () => pingNats(nc),
-    },
+    readiness: { database: () => pingDatabase(db) },
   });
 }

@@ -1,14 +1,15 @@
 /**
- * What the products service publishes (it consumes nothing). Events go to the `PRODUCTS`
- * JetStream stream after the database commit. Until the transactional outbox exists, a failed
- * publish is logged as an error and the change stands: the event is lost, not retried.
+ * What the products service publishes (it consumes nothing), and how: each change writes its
+ * events into the `outbox` table in its own transaction; the kit's outbox relay publishes them to
+ * the `PRODUCTS` JetStream stream, in order per product, with `Nats-Msg-Id` = event id.
  */
 import type { EventPayloads } from "@portico/contracts";
 import { STREAMS } from "@portico/contracts";
-import type { EventPublisher, Logger } from "@portico/kit";
+import { enqueueEvent } from "@portico/kit";
+import type { Transaction } from "kysely";
 import type { StockTransition } from "./domain/stock.js";
 import { toSnapshot } from "./representation.js";
-import type { ProductRow } from "./store/schema.js";
+import type { Database, ProductRow } from "./store/schema.js";
 
 /** The envelope `source` of every event this service publishes. */
 export const PRODUCTS_SOURCE = "products";
@@ -74,38 +75,45 @@ export function stockEvents(row: ProductRow, transition: StockTransition): Produ
   );
 }
 
-/** Publishes committed changes' events. */
+/** Where an event came from: the request, propagated as NATS headers. */
+export interface EventContext {
+  /** `X-Request-Id` of the request. */
+  requestId: string;
+  /** W3C `traceparent` of the request, when it carried a valid one. */
+  traceparent?: string | undefined;
+}
+
+/** Writes this service's events into its outbox and hands committed ones to the relay. */
 export interface ProductEvents {
   /**
-   * Publishes `events` in order, each carrying `requestId` in its NATS headers. Never rejects:
-   * a failed publish is logged as an error (the change is already committed) and the rest are
-   * still attempted.
+   * Writes `events`, in order, into the outbox inside `trx`: they are published if and only if
+   * `trx` commits.
+   * @throws InvalidEventError (from `@portico/contracts`) when an event breaks its contract;
+   *   nothing is written and the transaction fails.
    */
-  publish(events: ProductEvent[], context: { requestId: string; log: Logger }): Promise<void>;
+  enqueue(trx: Transaction<Database>, events: ProductEvent[], context: EventContext): Promise<void>;
+  /** Call after the commit: the relay publishes now instead of at its next poll. */
+  committed(): void;
 }
 
-async function publishOne<S extends ProductEventSubject>(
-  publisher: EventPublisher,
+async function enqueueOne<S extends ProductEventSubject>(
+  trx: Transaction<Database>,
   event: PendingEvent<S>,
-  requestId: string,
+  context: EventContext,
 ): Promise<void> {
-  await publisher.publish(event.subject, event.aggregateId, event.data, { requestId });
+  await enqueueEvent(trx, { source: PRODUCTS_SOURCE, ...event, ...context });
 }
 
-/** {@link ProductEvents} over the kit's JetStream publisher. */
-export function createProductEvents(publisher: EventPublisher): ProductEvents {
+/**
+ * {@link ProductEvents} over the kit's outbox.
+ * @param onCommitted called by `committed()`: kicks the outbox relay (absent while NATS is not
+ *   connected yet; its poll then picks the events up).
+ */
+export function createProductEvents(onCommitted: () => void = () => undefined): ProductEvents {
   return {
-    async publish(events, { requestId, log }) {
-      for (const event of events) {
-        try {
-          await publishOne(publisher, event, requestId);
-        } catch (err) {
-          log.error(
-            { err, event: event.subject, productId: event.aggregateId, requestId },
-            "event not published; the change is committed and the event is lost",
-          );
-        }
-      }
+    async enqueue(trx, events, context) {
+      for (const event of events) await enqueueOne(trx, event, context);
     },
+    committed: onCommitted,
   };
 }

@@ -1,10 +1,11 @@
 /**
- * Products service entry point — wiring only: config → database (migrated) → NATS (stream,
- * queries) → app → listen. On shutdown: HTTP first, then the query service, NATS (drained) and
- * the database pool.
+ * Products service entry point — wiring only: config → database (migrated) → app → listen, with
+ * NATS attached in the background (stream, queries, outbox relay) so that the service serves
+ * HTTP, and accepts writes, while NATS is unreachable. On shutdown: HTTP first, then the relay,
+ * the query service, NATS (drained) and the database pool.
  */
 import {
-  connectNats,
+  connectNatsInBackground,
   createDatabase,
   createLogger,
   createTokenVerifier,
@@ -12,10 +13,12 @@ import {
   listen,
   loadConfig,
   migrateToLatest,
+  type OutboxRelay,
+  startOutboxRelay,
 } from "@portico/kit";
 import { createProductsApp } from "./app.js";
 import { productsConfigShape } from "./config.js";
-import { PRODUCTS_STREAM } from "./events.js";
+import { createProductEvents, PRODUCTS_STREAM } from "./events.js";
 import { serveProductQueries } from "./queries.js";
 import { migrations } from "./store/migrations/index.js";
 import type { Database } from "./store/schema.js";
@@ -28,13 +31,26 @@ try {
   const applied = await migrateToLatest(db, migrations);
   logger.info({ applied }, "database migrated");
 
-  const nc = await connectNats(config.NATS_URL, "products", logger);
-  await ensureStream(nc, PRODUCTS_STREAM);
-  const queries = await serveProductQueries(nc, db, logger);
+  let relay: OutboxRelay | undefined;
+  const nats = connectNatsInBackground({
+    url: config.NATS_URL,
+    name: "products",
+    log: logger,
+    attach: async (nc, defer) => {
+      await ensureStream(nc, PRODUCTS_STREAM);
+      defer((await serveProductQueries(nc, db, logger)).stop);
+      const started = startOutboxRelay({ db, nc, log: logger });
+      relay = started;
+      defer(async () => {
+        relay = undefined;
+        await started.stop();
+      });
+    },
+  });
 
   const app = createProductsApp({
     db,
-    nc,
+    events: createProductEvents(() => relay?.kick()),
     verifyToken: createTokenVerifier({
       jwks: config.JWKS_URL,
       issuer: config.JWT_ISSUER,
@@ -47,7 +63,7 @@ try {
     port: config.PORT,
     host: config.HOST,
     log: logger,
-    onClose: [queries.stop, () => nc.drain(), () => db.destroy()],
+    onClose: [nats.close, () => db.destroy()],
   });
 } catch (err) {
   logger.fatal({ err }, "products service failed to start");

@@ -1,15 +1,20 @@
 /**
  * What the users service publishes on NATS JetStream (stream `USERS`). It consumes no events.
  *
- * - `users.user.registered` — after a registration commits. Until the transactional outbox
- *   arrives, a failed publish is logged and the registration still succeeds (the event is lost).
+ * - `users.user.registered` — written into the `outbox` table in the registration's own
+ *   transaction; the kit's outbox relay publishes it (with `Nats-Msg-Id` = event id), so a
+ *   committed registration always gets its event out, also after a NATS outage or a crash.
  */
 import { type EventPayloads, STREAMS } from "@portico/contracts";
-import type { EventPublisher, Logger } from "@portico/kit";
-import type { UserRow } from "./store/schema.js";
+import { enqueueEvent } from "@portico/kit";
+import type { Transaction } from "kysely";
+import type { UserRow, UsersDatabase } from "./store/schema.js";
 
 /** The stream holding this service's events. */
 export const USERS_STREAM = STREAMS.users;
+
+/** The envelope `source` of every event this service publishes. */
+export const USERS_SOURCE = "users";
 
 /** Subject of the event published when an account is created. */
 export const USER_REGISTERED = "users.user.registered";
@@ -19,23 +24,43 @@ export function userRegisteredData(user: UserRow): EventPayloads[typeof USER_REG
   return { userId: user.id, email: user.email, name: user.name, role: user.role };
 }
 
+/** Where an event came from: the request, propagated as NATS headers. */
+export interface EventContext {
+  /** `X-Request-Id` of the request. */
+  requestId: string;
+  /** W3C `traceparent` of the request, when it carried a valid one. */
+  traceparent?: string | undefined;
+}
+
+/** Writes this service's events into its outbox and hands committed ones to the relay. */
+export interface UserEvents {
+  /**
+   * Writes `users.user.registered` for `user` into the outbox inside `trx` (the transaction
+   * that inserts the user): it is published if and only if `trx` commits.
+   * @throws InvalidEventError (from `@portico/contracts`) when the event breaks its contract;
+   *   nothing is written and the transaction fails.
+   */
+  registered(trx: Transaction<UsersDatabase>, user: UserRow, context: EventContext): Promise<void>;
+  /** Call after the commit: the relay publishes now instead of at its next poll. */
+  committed(): void;
+}
+
 /**
- * Publishes `users.user.registered` for `user`. Never throws: a failure is logged as an error
- * (the account exists either way; the outbox will make delivery reliable).
+ * {@link UserEvents} over the kit's outbox.
+ * @param onCommitted called by `committed()`: kicks the outbox relay (absent while NATS is not
+ *   connected yet; its poll then picks the event up).
  */
-export async function publishUserRegistered(
-  events: EventPublisher,
-  user: UserRow,
-  context: { requestId: string; log: Logger },
-): Promise<void> {
-  try {
-    await events.publish(USER_REGISTERED, user.id, userRegisteredData(user), {
-      requestId: context.requestId,
-    });
-  } catch (err) {
-    context.log.error(
-      { err, subject: USER_REGISTERED, userId: user.id },
-      "could not publish event; it is lost until the outbox exists",
-    );
-  }
+export function createUserEvents(onCommitted: () => void = () => undefined): UserEvents {
+  return {
+    async registered(trx, user, context) {
+      await enqueueEvent(trx, {
+        source: USERS_SOURCE,
+        subject: USER_REGISTERED,
+        aggregateId: user.id,
+        data: userRegisteredData(user),
+        ...context,
+      });
+    },
+    committed: onCommitted,
+  };
 }

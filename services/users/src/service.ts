@@ -1,24 +1,27 @@
 /**
  * Wiring of the users service, shared by `main.ts` and the integration tests: database and
- * migrations → signing key → NATS (stream, queries) → app. Nothing listens yet.
+ * migrations → signing key → app, with NATS (stream, queries, outbox relay) attached in the
+ * background, so that the service serves HTTP, and registers users, while NATS is unreachable.
+ * Nothing listens yet.
  */
-import { loadContract, STREAMS, type UsersApi } from "@portico/contracts";
+import { loadContract, type UsersApi } from "@portico/contracts";
 import {
-  connectNats,
+  connectNatsInBackground,
   createApp,
   createDatabase,
-  createEventPublisher,
   createTokenVerifier,
   ensureStream,
   type Kysely,
   type Logger,
   migrateToLatest,
+  type OutboxRelay,
   pingDatabase,
-  pingNats,
   serveQueries,
+  startOutboxRelay,
 } from "@portico/kit";
 import { createLocalJWKSet } from "jose";
 import type { UsersConfig } from "./config.js";
+import { createUserEvents, USERS_STREAM } from "./events.js";
 import { createHandlers } from "./handlers/index.js";
 import { QUERY_SERVICE, userQueryHandlers } from "./queries.js";
 import { createPasswords } from "./security/passwords.js";
@@ -40,7 +43,12 @@ export interface UsersService {
   app: ReturnType<typeof createApp>;
   /** The JWK Set the service publishes and verifies its own tokens with. */
   jwks: PublishedJwkSet;
-  /** Stops serving queries, drains NATS, ends the database pool. Idempotent. */
+  /**
+   * Resolves once NATS is connected and the stream, the queries and the outbox relay are set
+   * up (retried in the background until then); resolves at once after `close`.
+   */
+  natsAttached: Promise<void>;
+  /** Stops the relay and the queries, drains NATS, ends the database pool. Idempotent. */
   close: () => Promise<void>;
 }
 
@@ -58,9 +66,9 @@ export async function resolveSigningKey(
 }
 
 /**
- * Starts the users service's dependencies and builds its app.
- * @throws the first error of any step (database, migration, NATS); whatever was opened before it
- *   is closed again.
+ * Starts the users service's dependencies and builds its app. NATS is not waited for.
+ * @throws the first error of any step (database, migration, signing key); whatever was opened
+ *   before it is closed again.
  */
 export async function startUsersService(config: UsersConfig, log: Logger): Promise<UsersService> {
   const closers: (() => Promise<void>)[] = [];
@@ -76,11 +84,23 @@ export async function startUsersService(config: UsersConfig, log: Logger): Promi
     const signingKey = await resolveSigningKey(config, db);
     log.info({ kid: signingKey.kid }, "signing key loaded");
 
-    const nc = await connectNats(config.NATS_URL, "users", log);
-    closers.push(() => nc.drain());
-    await ensureStream(nc, STREAMS.users);
-    const queries = await serveQueries(nc, QUERY_SERVICE, userQueryHandlers(db), log);
-    closers.push(queries.stop);
+    let relay: OutboxRelay | undefined;
+    const nats = connectNatsInBackground({
+      url: config.NATS_URL,
+      name: "users",
+      log,
+      attach: async (nc, defer) => {
+        await ensureStream(nc, USERS_STREAM);
+        defer((await serveQueries(nc, QUERY_SERVICE, userQueryHandlers(db), log)).stop);
+        const started = startOutboxRelay({ db, nc, log });
+        relay = started;
+        defer(async () => {
+          relay = undefined;
+          await started.stop();
+        });
+      },
+    });
+    closers.push(nats.close);
 
     const jwks = publicJwkSet([signingKey]);
     const policy = {
@@ -94,7 +114,7 @@ export async function startUsersService(config: UsersConfig, log: Logger): Promi
         db,
         passwords: createPasswords(),
         adminEmails: config.ADMIN_EMAILS,
-        events: createEventPublisher(nc, "users"),
+        events: createUserEvents(() => relay?.kick()),
         issueToken: createTokenIssuer(signingKey, policy),
         jwks,
       }),
@@ -106,10 +126,16 @@ export async function startUsersService(config: UsersConfig, log: Logger): Promi
       }),
       logger: log,
       validateResponses: config.NODE_ENV !== "production",
-      readiness: { database: () => pingDatabase(db), nats: () => pingNats(nc) },
+      // Not NATS: registrations succeed without it (their events wait in the outbox).
+      readiness: { database: () => pingDatabase(db) },
     });
     let closing: Promise<void> | undefined;
-    return { app, jwks, close: () => (closing ??= closeAll()) };
+    return {
+      app,
+      jwks,
+      natsAttached: nats.ready.then(() => undefined),
+      close: () => (closing ??= closeAll()),
+    };
   } catch (err) {
     await closeAll();
     throw err;

@@ -11,6 +11,7 @@ import {
   type Handlers,
   notFound,
   toPage,
+  traceparentOf,
 } from "@portico/kit";
 import type { Kysely } from "kysely";
 import { validate as isUuid } from "uuid";
@@ -23,6 +24,7 @@ import { assertStorableText } from "./text.js";
 /** What the catalogue handlers need. */
 export interface ProductHandlerDeps {
   db: Kysely<Database>;
+  /** Each change writes its event in its own transaction (the outbox). */
   events: ProductEvents;
 }
 
@@ -83,15 +85,23 @@ export function createProductHandlers({
       return { status: 200, body: page };
     },
 
-    async createProduct({ body, requestId, log }) {
+    async createProduct({ body, requestId, headers }) {
       assertStorableText("body", { name: body.name, description: body.description });
-      const row = await store.insertProduct(db, {
-        name: body.name,
-        ...(body.description !== undefined ? { description: body.description } : {}),
-        price: body.price,
-        stock: defaulted(body.stock, "stock"),
+      const stock = defaulted(body.stock, "stock");
+      const row = await db.transaction().execute(async (trx) => {
+        const inserted = await store.insertProduct(trx, {
+          name: body.name,
+          ...(body.description !== undefined ? { description: body.description } : {}),
+          price: body.price,
+          stock,
+        });
+        await events.enqueue(trx, [productCreated(inserted)], {
+          requestId,
+          traceparent: traceparentOf(headers),
+        });
+        return inserted;
       });
-      await events.publish([productCreated(row)], { requestId, log });
+      events.committed();
       return { status: 201, body: toProduct(row), headers: { Location: `/products/${row.id}` } };
     },
 
@@ -101,19 +111,34 @@ export function createProductHandlers({
       return { status: 200, body: toProduct(row) };
     },
 
-    async updateProduct({ path, body, requestId, log }) {
+    async updateProduct({ path, body, requestId, headers }) {
       assertStorableText("body", { name: body.name, description: body.description });
-      const row = await store.updateProduct(db, path.productId, body);
+      const row = await db.transaction().execute(async (trx) => {
+        const updated = await store.updateProduct(trx, path.productId, body);
+        if (updated) {
+          await events.enqueue(trx, [productUpdated(updated)], {
+            requestId,
+            traceparent: traceparentOf(headers),
+          });
+        }
+        return updated;
+      });
       if (!row) throw notFound("No product has this id.");
-      await events.publish([productUpdated(row)], { requestId, log });
+      events.committed();
       return { status: 200, body: toProduct(row) };
     },
 
-    async deleteProduct({ path, requestId, log }) {
-      if (!(await store.deleteProduct(db, path.productId))) {
-        throw notFound("No product has this id.");
-      }
-      await events.publish([productDeleted(path.productId)], { requestId, log });
+    async deleteProduct({ path, requestId, headers }) {
+      const deleted = await db.transaction().execute(async (trx) => {
+        if (!(await store.deleteProduct(trx, path.productId))) return false;
+        await events.enqueue(trx, [productDeleted(path.productId)], {
+          requestId,
+          traceparent: traceparentOf(headers),
+        });
+        return true;
+      });
+      if (!deleted) throw notFound("No product has this id.");
+      events.committed();
       return { status: 204 };
     },
   };

@@ -1,10 +1,10 @@
 /**
  * The stock operation of contracts/products.yaml: setProductStock (admin only). The row is
  * locked while the transition is decided, so concurrent updates serialise and each sees the
- * level the previous one left; events are published after the commit.
+ * level the previous one left; its events are written to the outbox in the same transaction.
  */
 import type { ProductsApi } from "@portico/contracts";
-import { type Handlers, notFound } from "@portico/kit";
+import { type Handlers, notFound, traceparentOf } from "@portico/kit";
 import type { Kysely } from "kysely";
 import { stockTransition } from "../domain/stock.js";
 import { type ProductEvents, stockEvents } from "../events.js";
@@ -24,7 +24,7 @@ export function createStockHandlers({
   events,
 }: StockHandlerDeps): Handlers<Pick<ProductsApi.operations, "setProductStock">> {
   return {
-    async setProductStock({ path, body, requestId, log }) {
+    async setProductStock({ path, body, requestId, headers }) {
       const outcome = await db.transaction().execute(async (trx) => {
         const before = await store.lockProduct(trx, path.productId);
         if (!before) return undefined;
@@ -33,10 +33,15 @@ export function createStockHandlers({
           ? await store.updateStock(trx, before.id, transition.current)
           : before;
         // The row is locked, so it cannot have vanished between the two statements.
-        return after && { row: after, transition };
+        if (!after) return undefined;
+        await events.enqueue(trx, stockEvents(after, transition), {
+          requestId,
+          traceparent: traceparentOf(headers),
+        });
+        return { row: after, transition };
       });
       if (!outcome) throw notFound("No product has this id.");
-      await events.publish(stockEvents(outcome.row, outcome.transition), { requestId, log });
+      if (outcome.transition.changed) events.committed();
       return { status: 200, body: toProduct(outcome.row) };
     },
   };

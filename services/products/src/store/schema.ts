@@ -2,6 +2,7 @@
  * Kysely types of the products database (see `migrations/`). Column names are the SQL ones;
  * handlers never see rows, only the API representation (`../representation.ts`).
  */
+import type { OutboxDatabase } from "@portico/kit";
 import type { ColumnType, Generated, Selectable } from "kysely";
 
 /** The `products` table: the catalogue and stock levels. */
@@ -22,8 +23,8 @@ export interface ProductsTable {
   updated_at: Generated<Date>;
 }
 
-/** Every table of the products database. */
-export interface Database {
+/** Every table of the products database: the catalogue and the kit's event `outbox`. */
+export interface Database extends OutboxDatabase {
   products: ProductsTable;
 }
 

@@ -43,7 +43,7 @@ afterAll(async () => {
 
 describe("createProduct", () => {
   it("creates a product for an admin: 201, Location, and products.product.created", async () => {
-    const since = await streamPosition(service.nc);
+    const since = await streamPosition(service);
     const res = await call("POST", "/products", {
       token: adminToken,
       json: cup,
@@ -55,7 +55,7 @@ describe("createProduct", () => {
     expect(res.body.createdAt).toBe(res.body.updatedAt);
     expect(res.headers.get("location")).toBe(`/products/${res.body.id}`);
 
-    const events = await eventsAbout(service.nc, since, res.body.id);
+    const events = await eventsAbout(service, since, res.body.id);
     expect(events).toHaveLength(1);
     expect(events[0]?.requestId).toBe("create-cup-1");
     expect(events[0]?.envelope).toMatchObject({
@@ -148,7 +148,7 @@ describe("getProduct", () => {
 describe("updateProduct", () => {
   it("changes only the given fields, publishes products.product.updated", async () => {
     const created = await asAdmin("POST", "/products", cup);
-    const since = await streamPosition(service.nc);
+    const since = await streamPosition(service);
 
     const res = await asAdmin("PATCH", `/products/${created.body.id}`, {
       price: { amount: 1099, currency: "USD" },
@@ -168,7 +168,7 @@ describe("updateProduct", () => {
     );
     expect((await call("GET", `/products/${created.body.id}`)).body).toEqual(res.body);
 
-    const events = await eventsAbout(service.nc, since, created.body.id);
+    const events = await eventsAbout(service, since, created.body.id);
     expect(events.map((e) => e.envelope.type)).toEqual(["products.product.updated"]);
     expect(events[0]?.envelope.data).toEqual({
       product: { ...cup, id: created.body.id, price: { amount: 1099, currency: "USD" } },
@@ -212,7 +212,7 @@ describe("updateProduct", () => {
 describe("deleteProduct", () => {
   it("deletes: 204, then 404, and publishes products.product.deleted", async () => {
     const created = await asAdmin("POST", "/products", cup);
-    const since = await streamPosition(service.nc);
+    const since = await streamPosition(service);
 
     const res = await asAdmin("DELETE", `/products/${created.body.id}`);
     expect(res.status).toBe(204);
@@ -221,7 +221,7 @@ describe("deleteProduct", () => {
     expect((await call("GET", `/products/${created.body.id}`)).status).toBe(404);
     expect((await asAdmin("DELETE", `/products/${created.body.id}`)).status).toBe(404);
 
-    const events = await eventsAbout(service.nc, since, created.body.id);
+    const events = await eventsAbout(service, since, created.body.id);
     expect(events.map((e) => e.envelope)).toEqual([
       expect.objectContaining({
         type: "products.product.deleted",

@@ -37,11 +37,11 @@ describe("setProductStock", () => {
   it("0 → 5 publishes stock.changed then back_in_stock; 5 → 7 only stock.changed; 7 → 7 nothing", async () => {
     const product = await createProduct(0);
 
-    let since = await streamPosition(service.nc);
+    let since = await streamPosition(service);
     const toFive = await setStock(product.id, 5);
     expect(toFive.status).toBe(200);
     expect(toFive.body.stock).toBe(5);
-    let events = await eventsAbout(service.nc, since, product.id);
+    let events = await eventsAbout(service, since, product.id);
     expect(events.map((e) => e.envelope.type)).toEqual([
       "products.stock.changed",
       "products.product.back_in_stock",
@@ -52,39 +52,39 @@ describe("setProductStock", () => {
     ]);
     expect(events.every((e) => e.requestId === `stock-${product.id}-5`)).toBe(true);
 
-    since = await streamPosition(service.nc);
+    since = await streamPosition(service);
     const toSeven = await setStock(product.id, 7);
     expect(toSeven.body.stock).toBe(7);
-    events = await eventsAbout(service.nc, since, product.id);
+    events = await eventsAbout(service, since, product.id);
     expect(events.map((e) => [e.envelope.type, e.envelope.data])).toEqual([
       ["products.stock.changed", { productId: product.id, previous: 5, current: 7 }],
     ]);
 
-    since = await streamPosition(service.nc);
+    since = await streamPosition(service);
     const same = await setStock(product.id, 7);
     expect(same.status).toBe(200);
     expect(same.body).toEqual(toSeven.body);
-    expect(await eventsAbout(service.nc, since, product.id)).toEqual([]);
+    expect(await eventsAbout(service, since, product.id)).toEqual([]);
   });
 
   it("going out of stock announces only the change", async () => {
     const product = await createProduct(2);
-    const since = await streamPosition(service.nc);
+    const since = await streamPosition(service);
     expect((await setStock(product.id, 0)).body.stock).toBe(0);
-    const events = await eventsAbout(service.nc, since, product.id);
+    const events = await eventsAbout(service, since, product.id);
     expect(events.map((e) => e.envelope.type)).toEqual(["products.stock.changed"]);
   });
 
   it("keeps the level consistent under concurrent updates", async () => {
     const product = await createProduct(0);
-    const since = await streamPosition(service.nc);
+    const since = await streamPosition(service);
     const quantities = [1, 2, 3, 4, 5, 6];
     const results = await Promise.all(quantities.map((q) => setStock(product.id, q)));
     expect(results.every((res) => res.status === 200)).toBe(true);
 
     // Row locking serialises the updates: each change starts where the previous one ended,
     // and exactly one of them brought the product back in stock.
-    const events = await eventsAbout(service.nc, since, product.id);
+    const events = await eventsAbout(service, since, product.id);
     const changes = events
       .filter((e) => e.envelope.type === "products.stock.changed")
       .map((e) => e.envelope.data as { previous: number; current: number });

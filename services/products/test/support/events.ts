@@ -1,12 +1,14 @@
 /**
  * Reads what the service published to the PRODUCTS JetStream stream: note the stream's last
- * sequence before an action, then read everything after it with an ordered consumer. The
- * service awaits JetStream's ack before it answers, so after the response the events are there.
+ * sequence before an action, then read everything after it with an ordered consumer. Events go
+ * out through the outbox relay after the response, so both first wait until the service's outbox
+ * holds nothing pending (what is committed is then on the stream).
  */
 import { DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { EventEnvelope } from "@portico/contracts";
 import type { NatsConnection } from "@portico/kit";
 import { PRODUCTS_STREAM } from "../../src/events.js";
+import type { RunningProducts } from "./service.js";
 
 /** An event as read back: its envelope and the `X-Request-Id` NATS header. */
 export interface ReadEvent {
@@ -14,23 +16,29 @@ export interface ReadEvent {
   requestId: string | undefined;
 }
 
-/** The last sequence number of the PRODUCTS stream (0 when empty). */
-export async function streamPosition(nc: NatsConnection): Promise<number> {
+async function lastSequence(nc: NatsConnection): Promise<number> {
   const info = await (await jetstreamManager(nc)).streams.info(PRODUCTS_STREAM.name);
   return info.state.last_seq;
 }
 
+/** The last sequence number of the PRODUCTS stream (0 when empty) once the outbox is drained. */
+export async function streamPosition(service: RunningProducts): Promise<number> {
+  await service.eventsPublished();
+  return lastSequence(service.nc);
+}
+
 /**
  * Events published after stream sequence `since` about the product `productId` (other test
- * files share the stream), oldest first.
- * @throws Error when the stream cannot be read within 5 s.
+ * files share the stream), oldest first, once the outbox is drained.
+ * @throws Error when the outbox does not drain or the stream cannot be read within 5 s.
  */
 export async function eventsAbout(
-  nc: NatsConnection,
+  service: RunningProducts,
   since: number,
   productId: string,
 ): Promise<ReadEvent[]> {
-  const last = await streamPosition(nc);
+  const { nc } = service;
+  const last = await streamPosition(service);
   if (last <= since) return [];
   const consumer = await jetstream(nc).consumers.get(PRODUCTS_STREAM.name, {
     deliver_policy: DeliverPolicy.StartSequence,

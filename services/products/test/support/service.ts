@@ -1,9 +1,10 @@
 /**
  * Runs the real products service for an integration test file: a fresh database on the server
- * at DATABASE_URL (migrated), the NATS server at NATS_URL (stream ensured) and the real app on an
- * ephemeral port. Both URLs come from jest's globalSetup. The NATS queries are not served here:
- * see {@link serveQueriesBriefly}.
+ * at DATABASE_URL (migrated), the NATS server at NATS_URL (stream ensured), the outbox relay and
+ * the real app on an ephemeral port. Both URLs come from jest's globalSetup. The NATS queries are
+ * not served here: see {@link serveQueriesBriefly}.
  */
+import { setTimeout as delay } from "node:timers/promises";
 import {
   connectNats,
   createDatabase,
@@ -12,11 +13,13 @@ import {
   listen,
   migrateToLatest,
   type NatsConnection,
+  outboxBacklog,
+  startOutboxRelay,
 } from "@portico/kit";
 import { createDatabase as createTestDatabase } from "@portico/scripts/testing/provision";
 import type { Kysely } from "kysely";
 import { createProductsApp } from "../../src/app.js";
-import { PRODUCTS_STREAM } from "../../src/events.js";
+import { createProductEvents, PRODUCTS_STREAM } from "../../src/events.js";
 import { serveProductQueries } from "../../src/queries.js";
 import { migrations } from "../../src/store/migrations/index.js";
 import type { Database } from "../../src/store/schema.js";
@@ -37,7 +40,12 @@ export interface RunningProducts {
    * would answer other files' queries (e.g. the notifications tests' stand-in's) too.
    */
   serveQueriesBriefly(run: () => Promise<void>): Promise<void>;
-  /** Stops the server, the queries, NATS and the pool. */
+  /**
+   * Resolves once the outbox holds nothing pending: every committed event is on the stream.
+   * @throws Error after 5 s.
+   */
+  eventsPublished(): Promise<void>;
+  /** Stops the server, the relay, NATS and the pool. */
   stop(): Promise<void>;
 }
 
@@ -53,10 +61,11 @@ export async function startProducts(): Promise<RunningProducts> {
   await migrateToLatest(db, migrations);
   const nc = await connectNats(natsUrl, "products-test", logger);
   await ensureStream(nc, PRODUCTS_STREAM);
+  const relay = startOutboxRelay({ db, nc, log: logger });
   const auth = await createTestAuth();
   const app = createProductsApp({
     db,
-    nc,
+    events: createProductEvents(() => relay.kick()),
     verifyToken: auth.verifyToken,
     logger,
     validateResponses: true,
@@ -66,7 +75,7 @@ export async function startProducts(): Promise<RunningProducts> {
     host: "127.0.0.1",
     log: logger,
     exitOnSignal: false,
-    onClose: [() => nc.drain(), () => db.destroy()],
+    onClose: [relay.stop, () => nc.drain(), () => db.destroy()],
   });
   return {
     serveQueriesBriefly: async (run) => {
@@ -75,6 +84,13 @@ export async function startProducts(): Promise<RunningProducts> {
         await run();
       } finally {
         await queries.stop();
+      }
+    },
+    eventsPublished: async () => {
+      const deadline = Date.now() + 5_000;
+      while ((await outboxBacklog(db)).pending > 0) {
+        if (Date.now() > deadline) throw new Error("the outbox did not drain within 5 s");
+        await delay(20);
       }
     },
     baseUrl: `http://127.0.0.1:${server.port}`,

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "@jest/globals";
-import type { EventPublisher, Logger } from "@portico/kit";
+import { validateEvent } from "@portico/contracts";
+import { v7 as uuidv7 } from "uuid";
 import { stockTransition } from "../../src/domain/stock.js";
 import {
-  createProductEvents,
+  PRODUCTS_SOURCE,
   productCreated,
   productDeleted,
   productUpdated,
@@ -67,33 +68,24 @@ describe("product events", () => {
   });
 });
 
-describe("createProductEvents", () => {
-  it("logs a failed publish as an error, keeps going and passes the request id", async () => {
-    const published: { subject: string; requestId: string | undefined }[] = [];
-    const publisher: EventPublisher = {
-      async publish(subject, aggregateId, data, context) {
-        if (subject === "products.stock.changed") throw new Error("no JetStream ack");
-        published.push({ subject, requestId: context?.requestId });
-        return {
-          id: "e",
-          type: subject,
-          occurredAt: "",
-          source: "products",
-          subject: aggregateId,
-          data,
-        };
-      },
-    };
-    const errors: unknown[][] = [];
-    const log = { error: (...args: unknown[]) => errors.push(args) } as unknown as Logger;
-
-    await createProductEvents(publisher).publish(stockEvents(row, stockTransition(0, 5)), {
-      requestId: "req-1",
-      log,
-    });
-
-    expect(published).toEqual([{ subject: "products.product.back_in_stock", requestId: "req-1" }]);
-    expect(errors).toHaveLength(1);
-    expect(errors[0]?.[0]).toMatchObject({ event: "products.stock.changed", productId: row.id });
+describe("the events' contracts", () => {
+  it("accept every event this service builds, in the envelope the outbox writes", () => {
+    const events = [
+      productCreated(row),
+      productUpdated(row),
+      productDeleted(row.id),
+      ...stockEvents(row, stockTransition(0, 5)),
+    ];
+    for (const event of events) {
+      const envelope = {
+        id: uuidv7(),
+        type: event.subject,
+        occurredAt: new Date().toISOString(),
+        source: PRODUCTS_SOURCE,
+        subject: event.aggregateId,
+        data: event.data,
+      };
+      expect(validateEvent(event.subject, envelope)).toEqual({ valid: true });
+    }
   });
 });

@@ -2,17 +2,17 @@
 import type { UsersApi } from "@portico/contracts";
 import {
   conflict,
-  type EventPublisher,
   type Handlers,
   isUniqueViolation,
   type Kysely,
   notFound,
   type Principal,
+  traceparentOf,
   unauthorized,
 } from "@portico/kit";
 import { v7 as uuidv7 } from "uuid";
 import { normalizeEmail, roleForNewUser } from "../domain/email.js";
-import { publishUserRegistered } from "../events.js";
+import type { UserEvents } from "../events.js";
 import type { Passwords } from "../security/passwords.js";
 import type { UserRow, UsersDatabase } from "../store/schema.js";
 import { findUserById, insertUser } from "../store/users.js";
@@ -27,7 +27,8 @@ export interface UserHandlerDeps {
   passwords: Passwords;
   /** Canonical emails that register as admin. */
   adminEmails: ReadonlySet<string>;
-  events: EventPublisher;
+  /** A registration writes its event in its own transaction (the outbox). */
+  events: UserEvents;
 }
 
 /** The contract's representation of a stored user (never the password hash). */
@@ -52,23 +53,30 @@ export function userHandlers(
   deps: UserHandlerDeps,
 ): Pick<Handlers<Ops>, "registerUser" | "getCurrentUser" | "getUser"> {
   return {
-    async registerUser({ body, requestId, log }) {
+    async registerUser({ body, requestId, headers }) {
       const email = normalizeEmail(body.email);
       const passwordHash = await deps.passwords.hash(body.password);
       let row: UserRow;
       try {
-        row = await insertUser(deps.db, {
-          id: uuidv7(),
-          email,
-          name: body.name,
-          password_hash: passwordHash,
-          role: roleForNewUser(email, deps.adminEmails),
+        row = await deps.db.transaction().execute(async (trx) => {
+          const inserted = await insertUser(trx, {
+            id: uuidv7(),
+            email,
+            name: body.name,
+            password_hash: passwordHash,
+            role: roleForNewUser(email, deps.adminEmails),
+          });
+          await deps.events.registered(trx, inserted, {
+            requestId,
+            traceparent: traceparentOf(headers),
+          });
+          return inserted;
         });
       } catch (err) {
         if (isUniqueViolation(err)) throw conflict("An account with this email already exists.");
         throw err;
       }
-      await publishUserRegistered(deps.events, row, { requestId, log });
+      deps.events.committed();
       return { status: 201, body: toUser(row), headers: { Location: `/users/${row.id}` } };
     },
 

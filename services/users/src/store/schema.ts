@@ -1,4 +1,5 @@
 /** Table types of the users service's own database (Kysely). */
+import type { OutboxDatabase } from "@portico/kit";
 import type { JWK } from "jose";
 import type { ColumnType, Generated, Selectable } from "kysely";
 import type { Role } from "../domain/email.js";
@@ -26,8 +27,8 @@ export interface SigningKeysTable {
   created_at: Generated<Date>;
 }
 
-/** The database of the users service. */
-export interface UsersDatabase {
+/** The database of the users service (with the kit's event `outbox`). */
+export interface UsersDatabase extends OutboxDatabase {
   users: UsersTable;
   signing_keys: SigningKeysTable;
 }

@@ -71,9 +71,16 @@ export function testConfig(databaseUrl: string, env: Record<string, string> = {}
   );
 }
 
-/** Starts the service with `config` and listens on a free port. */
-export async function startUsers(config: UsersConfig): Promise<RunningUsers> {
+/**
+ * Starts the service with `config` and listens on a free port; by default waits until its NATS
+ * side (stream, queries, outbox relay) is attached, as the tests on the shared NATS expect.
+ */
+export async function startUsers(
+  config: UsersConfig,
+  options: { waitForNats?: boolean } = {},
+): Promise<RunningUsers> {
   const service = await startUsersService(config, createLogger("users", config.LOG_LEVEL));
+  if (options.waitForNats !== false) await service.natsAttached;
   const server = service.app.listen(0, "127.0.0.1");
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;

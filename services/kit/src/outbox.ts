@@ -1,0 +1,458 @@
+/**
+ * Transactional outbox: a service writes its events into its own `outbox` table in the same
+ * database transaction as the state change ({@link enqueueEvent}), and a relay
+ * ({@link startOutboxRelay}) publishes the committed rows to JetStream. A committed change
+ * therefore always gets its events out — at least once, and exactly once on the stream because
+ * each message carries `Nats-Msg-Id` = event id and JetStream drops a re-publish within the
+ * stream's duplicate window — while HTTP writes keep succeeding when NATS is unreachable.
+ *
+ * Order: events of one aggregate (one product, one user) are published in the order their
+ * transactions committed, also with several relays (several service instances) on one table.
+ */
+import type { IncomingHttpHeaders } from "node:http";
+import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
+import { type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node";
+import {
+  assertValidEvent,
+  type EventEnvelope,
+  type EventPayloads,
+  type EventSubject,
+} from "@portico/contracts";
+import {
+  type ColumnType,
+  type Generated,
+  type Kysely,
+  type Migration,
+  sql,
+  type Transaction,
+} from "kysely";
+import { v7 as uuidv7 } from "uuid";
+import type { Logger } from "./logger.js";
+
+/**
+ * The `outbox` table (Kysely types), created by {@link outboxMigration}. Add it to a service's
+ * database interface (`interface Database extends OutboxDatabase { … }`) to query it.
+ */
+export interface OutboxTable {
+  /** The event id (UUID v7): the envelope's `id` and the JetStream `Nats-Msg-Id`. */
+  id: string;
+  /** Insertion order (identity column), the publication order within an aggregate. */
+  seq: ColumnType<string, never, never>;
+  /** The id of the entity the event is about (the envelope's `subject`). */
+  aggregate_id: string;
+  /** The NATS subject, e.g. `products.product.created`. */
+  subject: string;
+  /** The Portico envelope, published as the message body. */
+  envelope: ColumnType<EventEnvelope, string, never>;
+  /** NATS headers to publish with: `X-Request-Id` and `traceparent` when known. */
+  headers: ColumnType<Record<string, string>, string | undefined, never>;
+  created_at: Generated<Date>;
+  /** When JetStream acknowledged it; null while pending. */
+  published_at: ColumnType<Date | null, never, Date | null>;
+  /** Failed publish attempts so far. */
+  attempts: Generated<number>;
+  /** The error of the last failed attempt. */
+  last_error: ColumnType<string | null, never, string | null>;
+}
+
+/** A database that holds the outbox. */
+export interface OutboxDatabase {
+  outbox: OutboxTable;
+}
+
+/**
+ * Creates the `outbox` table. A publishing service adds it as one of its own numbered
+ * migrations (e.g. `002_create_outbox.ts`: `export const { up, down } = outboxMigration;`).
+ * Once applied, a migration never changes: a later change to the table comes as a new migration.
+ *
+ * ```sql
+ * create table outbox (
+ *   id uuid primary key,                          -- event id (UUID v7) = Nats-Msg-Id
+ *   seq bigint generated always as identity,      -- publication order within an aggregate
+ *   aggregate_id text not null,
+ *   subject text not null,
+ *   envelope jsonb not null,
+ *   headers jsonb not null default '{}',          -- X-Request-Id, traceparent
+ *   created_at timestamptz(3) not null default now(),
+ *   published_at timestamptz(3),                  -- null while pending
+ *   attempts integer not null default 0,
+ *   last_error text
+ * );
+ * create index outbox_pending_idx on outbox (seq) where published_at is null;
+ * create index outbox_pending_aggregate_idx on outbox (aggregate_id, seq) where published_at is null;
+ * ```
+ */
+export const outboxMigration: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable("outbox")
+      .addColumn("id", "uuid", (col) => col.primaryKey())
+      .addColumn("seq", "bigint", (col) => col.notNull().generatedAlwaysAsIdentity().unique())
+      .addColumn("aggregate_id", "text", (col) => col.notNull())
+      .addColumn("subject", "text", (col) => col.notNull())
+      .addColumn("envelope", "jsonb", (col) => col.notNull())
+      .addColumn("headers", "jsonb", (col) => col.notNull().defaultTo(sql`'{}'::jsonb`))
+      .addColumn("created_at", sql`timestamptz(3)`, (col) => col.notNull().defaultTo(sql`now()`))
+      .addColumn("published_at", sql`timestamptz(3)`)
+      .addColumn("attempts", "integer", (col) => col.notNull().defaultTo(0))
+      .addColumn("last_error", "text")
+      .execute();
+    // Partial indexes: they hold only pending rows, so they stay small however long the table.
+    await sql`create index outbox_pending_idx on outbox (seq) where published_at is null`.execute(
+      db,
+    );
+    await sql`create index outbox_pending_aggregate_idx on outbox (aggregate_id, seq)
+      where published_at is null`.execute(db);
+  },
+  async down(db: Kysely<unknown>): Promise<void> {
+    await db.schema.dropTable("outbox").execute();
+  },
+};
+
+/** An event to write into the outbox. */
+export interface NewEvent<S extends EventSubject> {
+  /** The publishing service (envelope `source`), e.g. `products`. */
+  source: string;
+  /** The NATS subject, also the envelope `type`. */
+  subject: S;
+  /** The id of the entity the event is about (envelope `subject`); events are ordered per id. */
+  aggregateId: string;
+  data: EventPayloads[S];
+  /** The request that caused it, published as the `X-Request-Id` NATS header. */
+  requestId?: string;
+  /** W3C Trace Context `traceparent` of that request, published as a NATS header. */
+  traceparent?: string;
+}
+
+/** Two-key advisory lock namespace of the outbox ("OB"), separate from single-key locks. */
+const AGGREGATE_LOCK_CLASS = 0x4f42;
+
+/**
+ * Writes an event into the outbox inside the caller's transaction: it is published only if,
+ * and once, that transaction commits. The envelope is the one `createEventPublisher` publishes
+ * (`id` UUID v7, `type` = subject, `occurredAt` RFC 3339 UTC, `source`, `subject` = aggregate id,
+ * `data`). Concurrent transactions writing events of one aggregate are serialised (a transaction
+ * advisory lock per aggregate), so the outbox order of an aggregate is its commit order.
+ * @param trx a transaction (`db.transaction().execute((trx) => …)`); never the pool itself.
+ * @returns the envelope as it will be published.
+ * @throws Error when `trx` is not a transaction, and whatever `assertValidEvent` throws for an
+ *   envelope that does not match the event contract: nothing is written then and the caller's
+ *   transaction fails (a programming error; requests are validated before they get here).
+ */
+export async function enqueueEvent<DB, S extends EventSubject>(
+  trx: Transaction<DB>,
+  event: NewEvent<S>,
+): Promise<EventEnvelope<S>> {
+  if (!trx.isTransaction) {
+    throw new Error("enqueueEvent must run inside the transaction of the change it announces");
+  }
+  const envelope: EventEnvelope<S> = {
+    id: uuidv7(),
+    type: event.subject,
+    occurredAt: new Date().toISOString(),
+    source: event.source,
+    subject: event.aggregateId,
+    data: event.data,
+  };
+  assertValidEvent(event.subject, envelope);
+  const headers: Record<string, string> = {};
+  if (event.requestId) headers["X-Request-Id"] = event.requestId;
+  if (event.traceparent) headers.traceparent = event.traceparent;
+  // Held until commit: a concurrent writer of this aggregate inserts (gets its seq) after us.
+  const lockAggregate = sql`select pg_advisory_xact_lock(${AGGREGATE_LOCK_CLASS},
+    hashtext(${event.aggregateId}))`;
+  await lockAggregate.execute(trx);
+  await sql`insert into outbox (id, aggregate_id, subject, envelope, headers)
+    values (${envelope.id}, ${event.aggregateId}, ${event.subject},
+      ${JSON.stringify(envelope)}::jsonb, ${JSON.stringify(headers)}::jsonb)`.execute(trx);
+  return envelope;
+}
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
+
+/**
+ * The request's W3C Trace Context `traceparent` header (https://www.w3.org/TR/trace-context/
+ * section 3.2) when it is well-formed (version other than `ff`, non-zero trace and parent ids),
+ * else undefined: a malformed one is dropped rather than propagated.
+ */
+export function traceparentOf(headers: IncomingHttpHeaders): string | undefined {
+  const value = headers.traceparent;
+  if (typeof value !== "string") return undefined;
+  const match = TRACEPARENT.exec(value.trim());
+  if (!match || match[1] === "ff" || /^0+$/.test(match[2] ?? "") || /^0+$/.test(match[3] ?? "")) {
+    return undefined;
+  }
+  return match[0];
+}
+
+/** What waits in the outbox. */
+export interface OutboxBacklog {
+  /** Committed events not yet published. */
+  pending: number;
+  /** Age of the oldest of them in ms (0 when none). */
+  oldestAgeMs: number;
+}
+
+/** The outbox backlog (for logs and diagnostics). */
+export async function outboxBacklog<DB>(db: Kysely<DB>): Promise<OutboxBacklog> {
+  const { rows } = await sql<{ pending: number; oldest_age_ms: number | null }>`
+    select count(*)::int as pending,
+      (extract(epoch from now() - min(created_at)) * 1000)::float8 as oldest_age_ms
+    from outbox where published_at is null`.execute(db);
+  const row = rows[0];
+  return {
+    pending: row?.pending ?? 0,
+    oldestAgeMs: Math.max(0, Math.round(row?.oldest_age_ms ?? 0)),
+  };
+}
+
+/** Options of {@link startOutboxRelay}. */
+export interface OutboxRelayOptions<DB> {
+  /** The service's database (holding `outbox`). */
+  db: Kysely<DB>;
+  /** The NATS connection to publish on; the streams must exist. */
+  nc: NatsConnection;
+  log: Logger;
+  /** Rows published per transaction (default 100). */
+  batchSize?: number;
+  /** Poll period in ms when nothing kicks the relay (default 1 000). */
+  idleMs?: number;
+  /** How long to wait for JetStream's ack of one message, in ms (default 5 000). */
+  publishTimeoutMs?: number;
+  /** First retry delay after a failure in ms, doubled per failure (default 250). */
+  retryBaseMs?: number;
+  /** Largest retry delay in ms (default 10 000). */
+  retryMaxMs?: number;
+}
+
+/** A running relay. */
+export interface OutboxRelay {
+  /** Publishes what is pending now instead of at the next poll (call it after a commit). */
+  kick(): void;
+  /** Stops polling and waits for the batch in flight. Idempotent. */
+  stop(): Promise<void>;
+  /** The backlog, and whether the relay is currently failing to publish. */
+  status(): Promise<OutboxBacklog & { failing: boolean }>;
+}
+
+interface PendingRow {
+  id: string;
+  aggregate_id: string;
+  subject: string;
+  envelope: unknown;
+  headers: Record<string, string>;
+}
+
+/**
+ * Locks the oldest pending row of each aggregate whose oldest pending row no other relay holds,
+ * then reads the pending rows of those aggregates in order. Holding an aggregate's oldest
+ * pending row is what entitles a relay to publish that aggregate: another relay cannot take a
+ * later row of it until this transaction commits the earlier ones as published.
+ */
+async function claimPending<DB>(trx: Kysely<DB>, limit: number): Promise<PendingRow[]> {
+  const heads = await sql<{ aggregate_id: string }>`
+    select o.aggregate_id from outbox o
+    where o.published_at is null
+      and not exists (
+        select 1 from outbox earlier
+        where earlier.aggregate_id = o.aggregate_id
+          and earlier.published_at is null
+          and earlier.seq < o.seq)
+    order by o.seq
+    limit ${limit}
+    for update of o skip locked`.execute(trx);
+  if (heads.rows.length === 0) return [];
+  // A separate statement, so its snapshot includes everything committed before the locks.
+  // Ordered by seq and limited, it holds a prefix of each claimed aggregate's pending rows.
+  const { rows } = await sql<PendingRow>`
+    select id, aggregate_id, subject, envelope, headers from outbox
+    where published_at is null
+      and aggregate_id = any(${heads.rows.map((h) => h.aggregate_id)}::text[])
+    order by seq
+    limit ${limit}`.execute(trx);
+  return rows;
+}
+
+/** The error text stored in `last_error` and logged (bounded). */
+function describeError(err: unknown): string {
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return message.slice(0, 1_000);
+}
+
+/** Capped exponential back-off with jitter (50–100 % of the step), in ms. */
+function backoffMs(failures: number, baseMs: number, maxMs: number): number {
+  const step = Math.min(maxMs, baseMs * 2 ** Math.min(failures - 1, 30));
+  return Math.round(step * (0.5 + Math.random() / 2));
+}
+
+/**
+ * Starts publishing the outbox: pending rows go to JetStream in batches, in order per aggregate,
+ * each with `Nats-Msg-Id` = event id and the headers stored with it, and are marked published in
+ * the same transaction. Safe with several relays on one table (`FOR UPDATE SKIP LOCKED`). A
+ * publish failure ends the batch; the relay then retries with capped exponential back-off until
+ * JetStream answers again (a NATS reconnect retries at once). The outage is logged once when it
+ * starts (with the backlog) and once when it ends. Rows stay pending meanwhile; none is dropped.
+ * A crash between publish and commit republishes the batch, which JetStream de-duplicates.
+ */
+export function startOutboxRelay<DB>(options: OutboxRelayOptions<DB>): OutboxRelay {
+  const { db, nc, log } = options;
+  const batchSize = options.batchSize ?? 100;
+  const idleMs = options.idleMs ?? 1_000;
+  const publishTimeoutMs = options.publishTimeoutMs ?? 5_000;
+  const retryBaseMs = options.retryBaseMs ?? 250;
+  const retryMaxMs = options.retryMaxMs ?? 10_000;
+  const js: JetStreamClient = jetstream(nc, { timeout: publishTimeoutMs });
+
+  let connected = !nc.isClosed();
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight: Promise<void> | undefined;
+  let runAgain = false;
+  /** Consecutive failed batches; > 0 means an outage is in progress. */
+  let failures = 0;
+  let outageStartedAt = 0;
+  /** Set by a reconnect during a batch: retry right after it instead of backing off. */
+  let retryNow = false;
+
+  async function publishRow(row: PendingRow): Promise<void> {
+    const h = natsHeaders();
+    for (const [name, value] of Object.entries(row.headers)) h.set(name, value);
+    await js.publish(row.subject, JSON.stringify(row.envelope), {
+      msgID: row.id,
+      headers: h,
+      timeout: publishTimeoutMs,
+    });
+  }
+
+  /** One transaction: claim, publish in order until the first failure, mark. */
+  async function publishBatch(): Promise<{ read: number; error?: unknown }> {
+    if (nc.isClosed()) return { read: 0, error: new Error("NATS connection closed") };
+    if (!connected) return { read: 0, error: new Error("NATS disconnected") };
+    return db.transaction().execute(async (trx) => {
+      const rows = await claimPending(trx, batchSize);
+      const published: string[] = [];
+      let error: unknown;
+      for (const row of rows) {
+        try {
+          await publishRow(row);
+        } catch (err) {
+          // Stop here: a later row of this aggregate must not overtake it, and while
+          // JetStream is unreachable every other publish would only wait for its timeout.
+          error = err;
+          await sql`update outbox set attempts = attempts + 1, last_error = ${describeError(err)}
+            where id = ${row.id}`.execute(trx);
+          break;
+        }
+        published.push(row.id);
+      }
+      if (published.length > 0) {
+        await sql`update outbox set published_at = now()
+          where id = any(${published}::uuid[])`.execute(trx);
+      }
+      return error === undefined ? { read: rows.length } : { read: rows.length, error };
+    });
+  }
+
+  async function onFailure(error: unknown): Promise<void> {
+    failures += 1;
+    if (failures > 1) {
+      log.debug({ err: error, failures }, "outbox relay still cannot publish");
+      return;
+    }
+    outageStartedAt = Date.now();
+    const backlog = await outboxBacklog(db).catch(() => undefined);
+    log.warn(
+      { err: error, ...backlog },
+      "outbox relay cannot publish; events wait in the outbox and are retried with back-off",
+    );
+  }
+
+  function onSuccess(): void {
+    if (failures === 0) return;
+    log.info(
+      { outageMs: Date.now() - outageStartedAt, failedAttempts: failures },
+      "outbox relay publishing again",
+    );
+    failures = 0;
+  }
+
+  async function drain(): Promise<void> {
+    do {
+      runAgain = false;
+      let outcome: { read: number; error?: unknown };
+      try {
+        outcome = await publishBatch();
+      } catch (err) {
+        outcome = { read: 0, error: err }; // the database itself failed
+      }
+      if (outcome.error !== undefined) {
+        await onFailure(outcome.error);
+        return;
+      }
+      onSuccess();
+      // A full batch means more may be pending: go again at once.
+      if (outcome.read >= batchSize) runAgain = true;
+    } while (runAgain && !stopped);
+  }
+
+  function schedule(delayMs: number): void {
+    clearTimeout(timer);
+    timer = setTimeout(run, delayMs);
+    timer.unref();
+  }
+
+  /** Runs a drain now (or right after the one in flight), ignoring any back-off. */
+  function run(): void {
+    if (stopped) return;
+    if (inFlight) {
+      runAgain = true;
+      return;
+    }
+    clearTimeout(timer);
+    inFlight = drain().finally(() => {
+      inFlight = undefined;
+      if (stopped) return;
+      if (retryNow) {
+        retryNow = false;
+        run();
+      } else if (failures > 0) schedule(backoffMs(failures, retryBaseMs, retryMaxMs));
+      else if (runAgain) run();
+      else schedule(idleMs);
+    });
+  }
+
+  const statuses = nc.status();
+  (async () => {
+    for await (const status of statuses) {
+      if (status.type === "disconnect") connected = false;
+      if (status.type === "reconnect") {
+        connected = true;
+        // NATS is back: do not wait for the back-off.
+        if (inFlight) retryNow = true;
+        else run();
+      }
+    }
+  })().catch(() => undefined);
+
+  run();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    kick() {
+      // During an outage the back-off (or a reconnect) decides when to try again.
+      if (failures === 0) run();
+    },
+    stop() {
+      stopping ??= (async () => {
+        stopped = true;
+        clearTimeout(timer);
+        (statuses as { stop?: () => void }).stop?.();
+        await inFlight;
+      })();
+      return stopping;
+    },
+    async status() {
+      return { ...(await outboxBacklog(db)), failing: failures > 0 };
+    },
+  };
+}
