@@ -73,6 +73,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the dead letters of this service's consumers
+         * @description Administrators only. The messages this service's event consumers gave up on, oldest first (the order they were dead-lettered): an envelope that broke its contract, or one still failing after the consumer's maximum deliveries, with the reason. A replayed dead letter is no longer listed.
+         */
+        get: operations["listDeadLetters"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/dead-letters/{deadLetterId}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay a dead letter
+         * @description Administrators only. Runs the consumer's handler again on the dead-lettered envelope, in this service. Idempotent with respect to the event: an event the consumer already applied is not applied again (outcome `already_applied`). On success the dead letter is removed from the list and a second replay answers 409; when the handler still fails the dead letter stays and the answer is 422 with the error in `detail`.
+         */
+        post: operations["replayDeadLetter"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -103,6 +143,48 @@ export interface components {
         NotificationPage: {
             items: components["schemas"]["Notification"][];
             nextCursor: components["schemas"]["NextCursor"];
+        };
+        /**
+         * @description A dead letter's id (its sequence number in the `DEADLETTER` stream).
+         * @example 17
+         */
+        DeadLetterId: string;
+        /** @description A message one of this service's consumers gave up on (the `DeadLetter` message of contracts/events.yaml), with its id. */
+        DeadLetter: {
+            id: components["schemas"]["DeadLetterId"];
+            /** @description The durable consumer that gave up on it, e.g. `notifications-back-in-stock`. */
+            consumer: string;
+            /** @description The subject the message was published on. */
+            subject: string;
+            /** @description The message's sequence number in its own stream. */
+            streamSequence: number;
+            /** @description How many times it was delivered to the consumer. */
+            deliveries: number;
+            /** @description Why the consumer gave up (contract violations or the handler's last error). */
+            error: string;
+            deadLetteredAt: components["schemas"]["Timestamp"];
+            /** @description The original message body: the event envelope as JSON (possibly invalid: that may be why it was dead-lettered), or the body as a string when it was not JSON. */
+            envelope: unknown;
+        };
+        DeadLetterPage: {
+            items: components["schemas"]["DeadLetter"][];
+            nextCursor: components["schemas"]["NextCursor"];
+        };
+        /** @description The outcome of a successful replay. */
+        DeadLetterReplay: {
+            id: components["schemas"]["DeadLetterId"];
+            /** @description The consumer whose handler ran. */
+            consumer: string;
+            /** @description The subject of the replayed message. */
+            subject: string;
+            /** @description The replayed envelope's `id`, when it has one. */
+            eventId: string | null;
+            /**
+             * @description `applied`: the handler applied the event now; `already_applied`: the consumer had already applied this event (e.g. a redelivery got through later), so nothing changed.
+             * @enum {string}
+             */
+            outcome: "applied" | "already_applied";
+            replayedAt: components["schemas"]["Timestamp"];
         };
         /** @description Opaque cursor returned as `nextCursor` by the previous page. */
         Cursor: string;
@@ -266,6 +348,23 @@ export interface components {
                  *       "type": "https://portico.dev/problems/not-found",
                  *       "title": "Not Found",
                  *       "status": 404
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The caller is authenticated but lacks the required role. */
+        Forbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://portico.dev/problems/forbidden",
+                 *       "title": "Forbidden",
+                 *       "status": 403,
+                 *       "detail": "This operation requires the role admin."
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -468,6 +567,135 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+        };
+    };
+    listDeadLetters: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Cursor from a previous page's `nextCursor`. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of dead letters, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "17",
+                     *           "consumer": "notifications-back-in-stock",
+                     *           "subject": "products.product.back_in_stock",
+                     *           "streamSequence": 42,
+                     *           "deliveries": 5,
+                     *           "error": "users.query.getUserContact: no responders",
+                     *           "deadLetteredAt": "2026-11-21T09:40:00.000Z",
+                     *           "envelope": {
+                     *             "id": "0192f0c5-4d5f-7a01-8b72-8d9e0f1a2b3c",
+                     *             "type": "products.product.back_in_stock",
+                     *             "occurredAt": "2026-11-21T09:34:00.000Z",
+                     *             "source": "products",
+                     *             "subject": "0192f0c1-7c1a-7b3e-9f43-2d8a5c1e4b10",
+                     *             "data": {
+                     *               "productId": "0192f0c1-7c1a-7b3e-9f43-2d8a5c1e4b10",
+                     *               "name": "Espresso cup",
+                     *               "stock": 12
+                     *             }
+                     *           }
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DeadLetterPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    replayDeadLetter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The dead letter's id, as listed. */
+                deadLetterId: components["schemas"]["DeadLetterId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The handler succeeded; the dead letter is resolved. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "17",
+                     *       "consumer": "notifications-back-in-stock",
+                     *       "subject": "products.product.back_in_stock",
+                     *       "eventId": "0192f0c5-4d5f-7a01-8b72-8d9e0f1a2b3c",
+                     *       "outcome": "applied",
+                     *       "replayedAt": "2026-11-21T10:02:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DeadLetterReplay"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description The dead letter was already replayed. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://portico.dev/problems/conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "Dead letter 17 was already replayed at 2026-11-21T10:02:00.000Z."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The replay failed: the envelope still breaks its contract, or the handler still fails (its error is the `detail`). The dead letter stays listed. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://portico.dev/problems/unprocessable",
+                     *       "title": "Unprocessable Content",
+                     *       "status": 422,
+                     *       "detail": "users.query.getUserContact: no responders"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
 }

@@ -23,6 +23,8 @@ export const serviceConfigShape = {
   NATS_URL: z.string().min(1),
   /** URL of the users service's JWK Set. */
   JWKS_URL: z.url(),
+  /** Copies of each JetStream stream on a NATS cluster (read by `ensureStream`; default 1). */
+  NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).optional(),
 };
 
 /**

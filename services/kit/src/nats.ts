@@ -1,16 +1,9 @@
 /**
  * NATS wiring shared by every service: connection, JetStream streams declared in
- * `@portico/contracts`, event publishing in the Portico envelope, durable consumers with
- * explicit ack, and request/reply queries over the NATS service API.
+ * `@portico/contracts`, event publishing in the Portico envelope, and request/reply queries over
+ * the NATS service API. Durable consumers are in consumer.ts.
  */
-import {
-  AckPolicy,
-  DeliverPolicy,
-  type JetStreamClient,
-  type JsMsg,
-  jetstream,
-  jetstreamManager,
-} from "@nats-io/jetstream";
+import { type JetStreamClient, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Svcm } from "@nats-io/services";
 import { connect, type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node";
 import type {
@@ -57,15 +50,36 @@ export async function pingNats(nc: NatsConnection): Promise<void> {
 }
 
 /**
- * Creates the JetStream stream of a publishing service, or updates its subjects
- * (file storage; a 2-minute duplicate window de-duplicates by `Nats-Msg-Id`).
+ * The stream replica count from `NATS_STREAM_REPLICAS` (1 when unset; 3 on a 3-node NATS cluster).
+ * @throws Error when the variable is set but not an integer from 1 to 5 (JetStream's maximum).
  */
-export async function ensureStream(nc: NatsConnection, stream: StreamDeclaration): Promise<void> {
+export function streamReplicasFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.NATS_STREAM_REPLICAS;
+  if (raw === undefined || raw === "") return 1;
+  const replicas = Number(raw);
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
+    throw new Error(`NATS_STREAM_REPLICAS must be an integer from 1 to 5 (got "${raw}")`);
+  }
+  return replicas;
+}
+
+/**
+ * Creates the JetStream stream of a publishing service, or updates its subjects and replica count
+ * (file storage; a 2-minute duplicate window de-duplicates by `Nats-Msg-Id`).
+ * @param options.replicas copies of the stream kept by a NATS cluster (at most its node count);
+ *   default {@link streamReplicasFromEnv}.
+ */
+export async function ensureStream(
+  nc: NatsConnection,
+  stream: StreamDeclaration,
+  options: { replicas?: number } = {},
+): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const config = {
     name: stream.name,
     subjects: [...stream.subjects],
     duplicate_window: 120_000_000_000,
+    num_replicas: options.replicas ?? streamReplicasFromEnv(),
   };
   try {
     await jsm.streams.info(stream.name);
@@ -108,89 +122,6 @@ export function createEventPublisher(nc: NatsConnection, source: string): EventP
       if (context.requestId) h.set("X-Request-Id", context.requestId);
       await js.publish(subject, JSON.stringify(envelope), { msgID: envelope.id, headers: h });
       return envelope;
-    },
-  };
-}
-
-/** Options of {@link consumeEvents}. */
-export interface ConsumerOptions<S extends EventSubject> {
-  /** Stream that holds the subject. */
-  stream: string;
-  /** Durable consumer name: `<consumer-service>-<purpose>`. */
-  durable: string;
-  subject: S;
-  /** Applies one event. Throwing makes JetStream redeliver it after a back-off. */
-  handle: (event: EventEnvelope<S>, context: { requestId?: string; msg: JsMsg }) => Promise<void>;
-  log: Logger;
-  /** Seconds JetStream waits for an ack before redelivering. */
-  ackWaitSeconds?: number;
-  /** Deliveries before JetStream gives up on a message. */
-  maxDeliver?: number;
-}
-
-/**
- * Consumes one event subject through a durable pull consumer with explicit ack: a message is
- * acknowledged only after `handle` resolves; a failure is negatively acknowledged with a delay.
- * Several instances sharing the durable name share the work.
- * @returns a stop function that ends consumption.
- */
-export async function consumeEvents<S extends EventSubject>(
-  nc: NatsConnection,
-  options: ConsumerOptions<S>,
-): Promise<{ stop: () => Promise<void> }> {
-  const jsm = await jetstreamManager(nc);
-  const config = {
-    durable_name: options.durable,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    filter_subject: options.subject,
-    ack_wait: (options.ackWaitSeconds ?? 30) * 1_000_000_000,
-    max_deliver: options.maxDeliver ?? 10,
-  };
-  try {
-    await jsm.consumers.info(options.stream, options.durable);
-    await jsm.consumers.update(options.stream, options.durable, config);
-  } catch (err) {
-    if (!String((err as Error).message).includes("not found")) throw err;
-    await jsm.consumers.add(options.stream, config);
-  }
-  const consumer = await jetstream(nc).consumers.get(options.stream, options.durable);
-  const messages = await consumer.consume({ max_messages: 64 });
-  const done = (async () => {
-    for await (const msg of messages) {
-      const requestId = msg.headers?.get("X-Request-Id") || undefined;
-      let event: EventEnvelope<S>;
-      try {
-        event = msg.json<EventEnvelope<S>>();
-      } catch (err) {
-        // Not JSON: no redelivery can fix it, so stop delivering it at once. No reason on the
-        // term: nats-server before 2.10.4 ignores `+TERM <reason>` and would redeliver.
-        options.log.error({ err, subject: msg.subject, seq: msg.seq }, "malformed event dropped");
-        msg.term();
-        continue;
-      }
-      try {
-        await options.handle(event, { ...(requestId ? { requestId } : {}), msg });
-        msg.ack();
-      } catch (err) {
-        options.log.error(
-          {
-            err,
-            subject: msg.subject,
-            seq: msg.seq,
-            deliveries: msg.info.deliveryCount,
-            requestId,
-          },
-          "event handling failed; will be redelivered",
-        );
-        msg.nak(Math.min(30_000, 500 * 2 ** msg.info.deliveryCount));
-      }
-    }
-  })();
-  return {
-    stop: async () => {
-      await messages.close();
-      await done;
     },
   };
 }

@@ -1,15 +1,26 @@
 /**
  * Events of the notifications service. It publishes none; it consumes
  * `products.product.back_in_stock` (stream PRODUCTS, durable `notifications-back-in-stock`) and,
- * for each subscriber of the product, writes an inbox notification and its outbox email.
+ * for each subscriber of the product, writes an inbox notification and its outbox email — in one
+ * transaction with the record that the event was processed, so a redelivery, a duplicate or a
+ * replay changes nothing. The email is sent later by the outbox sender, never here.
  */
-import { type EventEnvelope, STREAMS } from "@portico/contracts";
-import { consumeEvents, ensureStream, type Logger, type NatsConnection } from "@portico/kit";
+import { type EventEnvelope, STREAMS, validateEvent } from "@portico/contracts";
+import {
+  consumeEvents,
+  describeValidationErrors,
+  ensureStream,
+  type Logger,
+  type NatsConnection,
+  processOnce,
+  type RunningConsumer,
+  wasProcessed,
+} from "@portico/kit";
 import type { Kysely } from "kysely";
-import { validate as isUuid } from "uuid";
+import type { Replayer } from "./dead-letters.js";
 import { backInStockEmail, backInStockInboxMessage } from "./domain/messages.js";
-import type { Lookups } from "./queries.js";
-import { recordBackInStock } from "./store/notifications.js";
+import type { Lookups, UserContact } from "./queries.js";
+import { insertBackInStock } from "./store/notifications.js";
 import type { NotificationsDatabase } from "./store/schema.js";
 import { subscribersWithoutNotification } from "./store/subscriptions.js";
 
@@ -26,66 +37,90 @@ export interface BackInStockDeps {
   db: Kysely<NotificationsDatabase>;
   lookups: Pick<Lookups, "getUserContact">;
   log: Logger;
-  /** Called after each email is queued (kicks the outbox sender). */
+  /** Called after the effect committed with at least one email queued (kicks the outbox sender). */
   onEmailQueued?: () => void;
 }
 
-/** True when the event carries what handling needs; anything else can never succeed. */
-function isWellFormed(event: BackInStockEvent): boolean {
-  const data = event?.data as Partial<BackInStockEvent["data"]> | undefined;
-  return (
-    isUuid(event?.id) &&
-    isUuid(data?.productId) &&
-    typeof data?.name === "string" &&
-    data.name.length > 0 &&
-    Number.isInteger(data.stock)
-  );
+/** Redelivery policy of the consumer (see the kit's consumeEvents). */
+export interface ConsumerPolicy {
+  /** Handler attempts before a failing event is dead-lettered. */
+  maxDeliver?: number;
+  /** Seconds before each redelivery (JetStream back-off); the first is also the ack wait. */
+  backoffSeconds?: readonly number[];
+}
+
+/** What handling one event did. */
+export interface BackInStockOutcome {
+  /** False when this consumer had already applied the event (nothing changed). */
+  applied: boolean;
+  /** Notifications (each with its email) created. */
+  notified: number;
 }
 
 /**
- * Applies one back-in-stock event: for each subscriber not yet notified of this event, looks up
- * the user's contact, then in one transaction inserts the notification and (only if it was new)
- * its email. A user who no longer exists is skipped; a malformed event is logged and dropped.
- * @returns how many notifications were created.
- * @throws Error when the users service does not answer, so JetStream redelivers the event; the
- *   (user_id, event_id) key makes the retry add only what is missing.
+ * Applies one (valid) back-in-stock event: looks up the contact of each subscriber not yet
+ * notified of it, then in ONE transaction records the event as processed (processOnce) and inserts
+ * each notification with its outbox email. A user who no longer exists is skipped.
+ * @throws Error when the users service does not answer (or the database fails): nothing was
+ *   committed, and JetStream redelivers the event.
  */
 export async function handleBackInStock(
   deps: BackInStockDeps,
   event: BackInStockEvent,
-  context: { requestId?: string; progress?: () => void } = {},
-): Promise<number> {
-  const log = deps.log.child({ eventId: event?.id, requestId: context.requestId });
-  if (!isWellFormed(event)) {
-    log.error({ event }, "malformed back_in_stock event dropped");
-    return 0;
+  context: { requestId?: string } = {},
+): Promise<BackInStockOutcome> {
+  const log = deps.log.child({ eventId: event.id, requestId: context.requestId });
+  const key = { consumer: BACK_IN_STOCK_DURABLE, eventId: event.id };
+  if (await wasProcessed(deps.db, key)) {
+    log.info("back_in_stock already applied; nothing to do");
+    return { applied: false, notified: 0 };
   }
   const { productId, name, stock } = event.data;
-  const userIds = await subscribersWithoutNotification(deps.db, productId, event.id);
-  const inbox = backInStockInboxMessage({ name, stock });
-  let created = 0;
-  for (const userId of userIds) {
+  const recipients: { userId: string; contact: NonNullable<UserContact> }[] = [];
+  for (const userId of await subscribersWithoutNotification(deps.db, productId, event.id)) {
     const contact = await deps.lookups.getUserContact(userId, context.requestId);
-    if (!contact) {
-      log.warn({ userId, productId }, "subscriber no longer exists; skipped");
-      continue;
-    }
-    const email = backInStockEmail({ name, stock }, contact.name);
-    const inserted = await recordBackInStock(deps.db, {
-      userId,
-      productId,
-      eventId: event.id,
-      ...inbox,
-      email: { to: contact.email, ...email },
-    });
-    if (inserted) {
-      created += 1;
-      deps.onEmailQueued?.();
-    }
-    context.progress?.();
+    if (contact) recipients.push({ userId, contact });
+    else log.warn({ userId, productId }, "subscriber no longer exists; skipped");
   }
-  log.info({ productId, subscribers: userIds.length, created }, "back_in_stock handled");
-  return created;
+
+  const inbox = backInStockInboxMessage({ name, stock });
+  const outcome = await deps.db.transaction().execute(async (trx) => {
+    if (!(await processOnce(trx, key))) return { applied: false, notified: 0 };
+    let notified = 0;
+    for (const { userId, contact } of recipients) {
+      const email = backInStockEmail({ name, stock }, contact.name);
+      const inserted = await insertBackInStock(trx, {
+        userId,
+        productId,
+        eventId: event.id,
+        ...inbox,
+        email: { to: contact.email, ...email },
+      });
+      if (inserted) notified += 1;
+    }
+    return { applied: true, notified };
+  });
+  log.info({ productId, ...outcome }, "back_in_stock handled");
+  if (outcome.notified > 0) deps.onEmailQueued?.();
+  return outcome;
+}
+
+/**
+ * The replay of a dead-lettered back-in-stock envelope: validated against its contract, then
+ * applied by {@link handleBackInStock} (idempotent).
+ * @throws Error naming the contract violations, or the handler's error.
+ */
+export function backInStockReplayer(deps: BackInStockDeps): Replayer {
+  return async (envelope, context) => {
+    const validation = validateEvent(BACK_IN_STOCK_SUBJECT, envelope);
+    if (!validation.valid) {
+      throw new Error(
+        `the envelope violates the ${BACK_IN_STOCK_SUBJECT} contract: ${describeValidationErrors(validation.errors)}`,
+      );
+    }
+    const outcome = await handleBackInStock(deps, envelope as BackInStockEvent, context);
+    return outcome.applied ? "applied" : "already_applied";
+  };
 }
 
 /**
@@ -96,19 +131,17 @@ export async function handleBackInStock(
 export async function consumeBackInStock(
   nc: NatsConnection,
   deps: BackInStockDeps,
-): Promise<{ stop: () => Promise<void> }> {
+  policy: ConsumerPolicy = {},
+): Promise<RunningConsumer> {
   await ensureStream(nc, STREAMS.products);
   return consumeEvents(nc, {
     stream: STREAMS.products.name,
     durable: BACK_IN_STOCK_DURABLE,
     subject: BACK_IN_STOCK_SUBJECT,
     log: deps.log,
-    handle: async (event, { requestId, msg }) => {
-      await handleBackInStock(deps, event, {
-        ...(requestId ? { requestId } : {}),
-        // Many subscribers can outlast the ack wait: tell JetStream the work is progressing.
-        progress: () => msg.working(),
-      });
+    ...policy,
+    handle: async (event, { requestId }) => {
+      await handleBackInStock(deps, event, requestId ? { requestId } : {});
     },
   });
 }

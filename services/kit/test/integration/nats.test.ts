@@ -15,7 +15,6 @@ import type {
 import { createLogger } from "../../src/logger.js";
 import {
   connectNats,
-  consumeEvents,
   createEventPublisher,
   ensureStream,
   type NatsConnection,
@@ -23,7 +22,6 @@ import {
   query,
   serveQueries,
 } from "../../src/nats.js";
-import { waitFor } from "../support/wait.js";
 
 const suffix = randomBytes(4).toString("hex");
 const prefix = `kittest.${suffix}`;
@@ -142,144 +140,6 @@ describe("createEventPublisher", () => {
     await expect(
       publisher.publish(eventSubject("nowhere.widget.created"), "w", {} as never),
     ).rejects.toThrow();
-  });
-});
-
-describe("consumeEvents", () => {
-  /** Consumer state of `durable` on the test stream. */
-  const consumerInfo = async (durable: string) =>
-    (await jetstreamManager(nc)).consumers.info(STREAM, durable);
-
-  it("delivers each event with its request id and acks it once handled", async () => {
-    const subject = eventSubject("events.delivered.created");
-    const durable = `kit-test-${suffix}-delivered`;
-    const publisher = createEventPublisher(nc, "widgets");
-    const first = await publisher.publish(subject, "a", { n: 1 } as never, { requestId: "req-a" });
-    const second = await publisher.publish(subject, "b", { n: 2 } as never);
-
-    const handled: { event: EventEnvelope; requestId: string | undefined }[] = [];
-    const consumer = await consumeEvents(nc, {
-      stream: STREAM,
-      durable,
-      subject,
-      log: logger,
-      handle: async (event, context) => {
-        handled.push({ event, requestId: context.requestId });
-      },
-    });
-    try {
-      await waitFor("both events", () => handled.length >= 2);
-      expect(handled).toEqual([
-        { event: first, requestId: "req-a" },
-        { event: second, requestId: undefined },
-      ]);
-      const info = await waitFor("the acks", async () => {
-        const i = await consumerInfo(durable);
-        return i.num_ack_pending === 0 && i.num_pending === 0 ? i : undefined;
-      });
-      expect(info.num_redelivered).toBe(0);
-      expect(info.config.filter_subject).toBe(subject);
-    } finally {
-      await consumer.stop();
-    }
-  });
-
-  it("redelivers an event whose handler failed, until it succeeds", async () => {
-    const subject = eventSubject("events.flaky.created");
-    const durable = `kit-test-${suffix}-flaky`;
-    const envelope = await createEventPublisher(nc, "widgets").publish(subject, "f", {} as never);
-
-    const deliveries: number[] = [];
-    const consumer = await consumeEvents(nc, {
-      stream: STREAM,
-      durable,
-      subject,
-      log: logger,
-      handle: async (event, { msg }) => {
-        expect(event.id).toBe(envelope.id);
-        deliveries.push(msg.info.deliveryCount);
-        if (deliveries.length === 1) throw new Error("database unavailable");
-      },
-    });
-    try {
-      await waitFor("the redelivery", () => deliveries.length >= 2, 8_000);
-      expect(deliveries).toEqual([1, 2]);
-      await waitFor("the ack", async () => (await consumerInfo(durable)).num_ack_pending === 0);
-    } finally {
-      await consumer.stop();
-    }
-  });
-
-  it("terminates a malformed message at once, without calling the handler or redelivering", async () => {
-    const subject = eventSubject("events.malformed.created");
-    const durable = `kit-test-${suffix}-malformed`;
-    const terminated = nc.subscribe(
-      `$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${STREAM}.${durable}`,
-      {
-        max: 1,
-        timeout: 5_000,
-      },
-    );
-    const bad = await jetstream(nc).publish(subject, "{not json");
-    const good = await createEventPublisher(nc, "widgets").publish(subject, "g", {} as never);
-
-    const handled: string[] = [];
-    const consumer = await consumeEvents(nc, {
-      stream: STREAM,
-      durable,
-      subject,
-      log: logger,
-      handle: async (event) => {
-        handled.push(event.id);
-      },
-    });
-    try {
-      for await (const advisory of terminated) {
-        expect(advisory.json<{ stream_seq: number }>().stream_seq).toBe(bad.seq);
-      }
-      await waitFor("the valid event", () => handled.length >= 1);
-      const info = await waitFor("the ack floor past both", async () => {
-        const i = await consumerInfo(durable);
-        return i.num_ack_pending === 0 && i.num_pending === 0 ? i : undefined;
-      });
-      expect(handled).toEqual([good.id]);
-      expect(info.num_redelivered).toBe(0);
-      expect(info.delivered.stream_seq).toBeGreaterThan(bad.seq);
-    } finally {
-      await consumer.stop();
-    }
-  });
-
-  it("resumes a durable where it left off: an acked event is not delivered again", async () => {
-    const subject = eventSubject("events.resumed.created");
-    const durable = `kit-test-${suffix}-resumed`;
-    const publisher = createEventPublisher(nc, "widgets");
-    const first = await publisher.publish(subject, "r1", {} as never);
-    const seen: string[] = [];
-    const consume = () =>
-      consumeEvents(nc, {
-        stream: STREAM,
-        durable,
-        subject,
-        log: logger,
-        handle: async (event) => {
-          seen.push(event.id);
-        },
-      });
-
-    let consumer = await consume();
-    await waitFor("the first event", () => seen.length >= 1);
-    await waitFor("its ack", async () => (await consumerInfo(durable)).num_ack_pending === 0);
-    await consumer.stop();
-
-    const second = await publisher.publish(subject, "r2", {} as never);
-    consumer = await consume();
-    try {
-      await waitFor("the second event", () => seen.length >= 2);
-      expect(seen).toEqual([first.id, second.id]);
-    } finally {
-      await consumer.stop();
-    }
   });
 });
 

@@ -13,12 +13,18 @@ import {
   createEventPublisher,
   createLogger,
   type EventPublisher,
+  findDeadLetters,
   type NatsConnection,
   type ProblemBody,
 } from "@portico/kit";
 import { v7 as uuidv7 } from "uuid";
 import { buildApp } from "../../src/app.js";
-import { BACK_IN_STOCK_SUBJECT, consumeBackInStock, handleBackInStock } from "../../src/events.js";
+import {
+  BACK_IN_STOCK_DURABLE,
+  BACK_IN_STOCK_SUBJECT,
+  consumeBackInStock,
+  handleBackInStock,
+} from "../../src/events.js";
 import { createOutboxSender, type OutboxSender } from "../../src/mail/outbox-sender.js";
 import { createSmtpTransport } from "../../src/mail/transport.js";
 import { type Lookups, natsLookups } from "../../src/queries.js";
@@ -83,12 +89,11 @@ beforeAll(async () => {
   });
   sender.start();
   await deleteConsumer(nc); // a durable left by an interrupted run would carry its old position
-  consumer = await consumeBackInStock(nc, {
-    db: database.db,
-    lookups,
-    log,
-    onEmailQueued: sender.kick,
-  });
+  consumer = await consumeBackInStock(
+    nc,
+    { db: database.db, lookups, log, onEmailQueued: sender.kick },
+    { maxDeliver: 5, backoffSeconds: [0.3, 1] },
+  );
 
   const issuer = await createTestIssuer();
   server = await serve(
@@ -263,12 +268,13 @@ describe("products.product.back_in_stock", () => {
       data: { productId: mill, name: "Pepper mill", stock: 2 },
     } as const;
     const deps = { db: database.db, lookups, log, onEmailQueued: sender.kick };
-    // Both see every subscriber as not yet notified; the (user_id, event_id) key settles it.
-    const created = await Promise.all([
+    // Both see every subscriber as not yet notified; the processed-event record settles it.
+    const outcomes = await Promise.all([
       handleBackInStock(deps, event),
       handleBackInStock(deps, event),
     ]);
-    expect(created[0] + created[1]).toBe(2);
+    expect(outcomes.map((o) => o.applied).sort()).toEqual([false, true]);
+    expect(outcomes[0].notified + outcomes[1].notified).toBe(2);
     await settled();
 
     for (const person of ["alice", "bob"] as const) {
@@ -277,7 +283,7 @@ describe("products.product.back_in_stock", () => {
     expect(mailsAbout("Pepper mill is back in stock")).toHaveLength(2);
   });
 
-  it("acknowledges and drops a malformed event instead of redelivering it forever", async () => {
+  it("dead-letters an envelope that breaks its contract at once, with the violations", async () => {
     const ack = await jetstream(nc).publish(
       BACK_IN_STOCK_SUBJECT,
       JSON.stringify({ id: "not-a-uuid", type: BACK_IN_STOCK_SUBJECT, data: { productId: 42 } }),
@@ -286,6 +292,16 @@ describe("products.product.back_in_stock", () => {
     const info = await consumerInfo(nc);
     expect(info.ack_floor.stream_seq).toBeGreaterThanOrEqual(ack.seq);
     expect(info.num_redelivered).toBe(0);
+    const dead = await findDeadLetters(nc, { consumers: [BACK_IN_STOCK_DURABLE], limit: 100 });
+    const record = dead.find((d) => d.record.streamSequence === ack.seq)?.record;
+    expect(record).toMatchObject({
+      subject: BACK_IN_STOCK_SUBJECT,
+      consumer: BACK_IN_STOCK_DURABLE,
+      deliveries: 1,
+      envelope: { id: "not-a-uuid", data: { productId: 42 } },
+    });
+    expect(record?.error).toMatch(/violates the products\.product\.back_in_stock contract/);
+    expect(record?.error).toContain("/id");
   });
 
   it("skips a subscriber the users service no longer knows", async () => {
