@@ -1,6 +1,7 @@
 /**
  * Wiring only: config → database (migrated) → NATS → outbox sender → back-in-stock consumer →
- * HTTP app → listen. Shutdown closes them in reverse: HTTP, consumer, sender, NATS (drain), pool.
+ * scheduled jobs → HTTP app → listen. Shutdown closes them in reverse: HTTP, consumer, jobs,
+ * sender, NATS (drain), pool.
  */
 import {
   connectNats,
@@ -14,7 +15,9 @@ import {
 } from "@portico/kit";
 import { buildApp } from "./app.js";
 import { readConfig } from "./config.js";
-import { consumeBackInStock } from "./events.js";
+import { natsDeadLetterStore } from "./dead-letters.js";
+import { BACK_IN_STOCK_DURABLE, backInStockReplayer, consumeBackInStock } from "./events.js";
+import { scheduleNotificationJobs } from "./jobs/index.js";
 import { createOutboxSender } from "./mail/outbox-sender.js";
 import { createSmtpTransport } from "./mail/transport.js";
 import { natsLookups } from "./queries.js";
@@ -39,16 +42,36 @@ const sender = createOutboxSender({
 });
 sender.start();
 
-const consumer = await consumeBackInStock(nc, {
+const backInStock = {
   db,
   lookups,
   log: log.child({ component: "back-in-stock" }),
   onEmailQueued: sender.kick,
+};
+const consumer = await consumeBackInStock(nc, backInStock, {
+  maxDeliver: config.EVENT_MAX_DELIVER,
+  backoffSeconds: config.EVENT_BACKOFF_SECONDS,
+});
+const deadLetters = {
+  store: natsDeadLetterStore(nc, [BACK_IN_STOCK_DURABLE]),
+  replayers: { [BACK_IN_STOCK_DURABLE]: backInStockReplayer(backInStock) },
+};
+
+const jobs = await scheduleNotificationJobs({
+  nc,
+  db,
+  lookups,
+  log: log.child({ component: "jobs" }),
+  digestCron: config.DIGEST_CRON,
+  digestTimeZone: config.DIGEST_TIMEZONE,
+  emailRetryCron: config.EMAIL_RETRY_CRON,
+  kickSender: sender.kick,
 });
 
 const app = buildApp({
   db,
   lookups,
+  deadLetters,
   verifyToken: createTokenVerifier({
     jwks: config.JWKS_URL,
     issuer: config.JWT_ISSUER,
@@ -63,5 +86,5 @@ await listen(app, {
   port: config.PORT,
   host: config.HOST,
   log,
-  onClose: [consumer.stop, sender.stop, () => nc.drain(), () => db.destroy()],
+  onClose: [consumer.stop, jobs.stop, sender.stop, () => nc.drain(), () => db.destroy()],
 });

@@ -2,7 +2,8 @@
  * The outbox sender: delivers `email_outbox` rows written by the event consumer. It polls every
  * `intervalMs` and when kicked (right after new rows), sends small batches locked with
  * `FOR UPDATE SKIP LOCKED` (several instances never send the same row), marks each sent, or
- * records the error and retries with back-off until it gives up (`failed`).
+ * records the error and retries with back-off until it gives up (`failed`); the email retry job
+ * (src/jobs/email-retry.ts) later puts failed emails back in its queue (domain/delivery-policy.ts).
  * Delivery is at least once: a crash between the SMTP answer and the commit resends that batch.
  */
 import type { Logger } from "@portico/kit";

@@ -60,32 +60,38 @@ export interface BackInStockRecord {
  * @returns true when the notification (and email) were created, false for a repeat.
  */
 export async function recordBackInStock(db: Db, record: BackInStockRecord): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
-    const inserted = await trx
-      .insertInto("notifications")
-      .values({
-        id: uuidv7(),
-        user_id: record.userId,
-        type: "back_in_stock",
-        title: record.title,
-        body: record.body,
-        product_id: record.productId,
-        event_id: record.eventId,
-      })
-      .onConflict((oc) => oc.columns(["user_id", "event_id"]).doNothing())
-      .returning("id")
-      .executeTakeFirst();
-    if (!inserted) return false;
-    await trx
-      .insertInto("email_outbox")
-      .values({
-        id: uuidv7(),
-        notification_id: inserted.id,
-        to_address: record.email.to,
-        subject: record.email.subject,
-        text: record.email.text,
-      })
-      .execute();
-    return true;
-  });
+  return db.transaction().execute((trx) => insertBackInStock(trx, record));
+}
+
+/**
+ * {@link recordBackInStock} inside the caller's transaction `trx` (e.g. the consumer's, which
+ * also records the event as processed).
+ */
+export async function insertBackInStock(trx: Db, record: BackInStockRecord): Promise<boolean> {
+  const inserted = await trx
+    .insertInto("notifications")
+    .values({
+      id: uuidv7(),
+      user_id: record.userId,
+      type: "back_in_stock",
+      title: record.title,
+      body: record.body,
+      product_id: record.productId,
+      event_id: record.eventId,
+    })
+    .onConflict((oc) => oc.columns(["user_id", "event_id"]).doNothing())
+    .returning("id")
+    .executeTakeFirst();
+  if (!inserted) return false;
+  await trx
+    .insertInto("email_outbox")
+    .values({
+      id: uuidv7(),
+      notification_id: inserted.id,
+      to_address: record.email.to,
+      subject: record.email.subject,
+      text: record.email.text,
+    })
+    .execute();
+  return true;
 }

@@ -52,3 +52,21 @@ export async function recordEmailFailure(
     .where("id", "=", id)
     .execute();
 }
+
+/**
+ * The email retry job's step: puts every `failed` email whose back-off has elapsed
+ * (`next_attempt_at <= now()`) and that has had fewer than `maxTotalAttempts` attempts back in the
+ * sender's queue (`pending`, due now). One statement, so concurrent runs never requeue a row twice.
+ * @returns the ids requeued.
+ */
+export async function requeueFailedEmails(trx: Trx, maxTotalAttempts: number): Promise<string[]> {
+  const rows = await trx
+    .updateTable("email_outbox")
+    .set({ status: "pending", next_attempt_at: sql<Date>`now()` })
+    .where("status", "=", "failed")
+    .where("attempts", "<", maxTotalAttempts)
+    .where("next_attempt_at", "<=", sql<Date>`now()`)
+    .returning("id")
+    .execute();
+  return rows.map((r) => r.id);
+}
