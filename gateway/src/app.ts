@@ -1,13 +1,13 @@
 /**
  * The gateway app. Pipeline: request id → access log → health → API reference → raw body (read
- * once) → contract validation (route 404/405, bearer auth 401/403, request 400/415) → proxy to the
- * operation's owner → Problem Details for every error. Invalid requests never reach an upstream.
+ * once) → contract validation (route 404/405, bearer auth 401/403, request 400/415) → proxy to an
+ * instance of the operation's owner → Problem Details for every error. Invalid requests never
+ * reach an upstream. Each upstream's instances are health-checked in the background.
  */
 import { loadContract } from "@portico/contracts";
 import {
   contractValidator,
   createTokenVerifier,
-  healthRoutes,
   httpLogger,
   type Logger,
   problemErrorHandler,
@@ -17,21 +17,33 @@ import {
 import express, { type Express, type RequestHandler } from "express";
 import { bodyReader } from "./body.js";
 import type { GatewayConfig } from "./config.js";
-import { createUpstreamProxy, forwardToOwner, type UpstreamProxy } from "./proxy.js";
-import { gatewayReadiness } from "./readiness.js";
+import { startHealthChecks } from "./health-checks.js";
+import { failoverJwks } from "./jwks.js";
+import { createUpstreamProxy, forwardToOwner } from "./proxy.js";
+import { healthRoutes } from "./readiness.js";
 import { referenceRoutes } from "./reference.js";
 import { compileRouteTable, type RouteTable } from "./routes.js";
+import { type StateChange, UpstreamPool } from "./upstream-pool.js";
 
 /** Options of {@link createGateway}. */
 export interface GatewayOptions {
   config: Pick<
     GatewayConfig,
-    "JWKS_URL" | "JWT_ISSUER" | "JWT_AUDIENCE" | "PUBLIC_URL" | "UPSTREAM_TIMEOUT_MS" | "upstreams"
+    | "JWKS_URL"
+    | "JWT_ISSUER"
+    | "JWT_AUDIENCE"
+    | "PUBLIC_URL"
+    | "UPSTREAM_TIMEOUT_MS"
+    | "UPSTREAM_HEALTH_INTERVAL_MS"
+    | "UPSTREAM_HEALTH_TIMEOUT_MS"
+    | "UPSTREAM_UNHEALTHY_AFTER"
+    | "UPSTREAM_HEALTHY_AFTER"
+    | "upstreams"
   >;
   logger: Logger;
   /** The public document; defaults to `loadContract("public")`. Not mutated. */
   contract?: Record<string, unknown>;
-  /** Token verification; defaults to the JWK Set at `config.JWKS_URL`. */
+  /** Token verification; defaults to the JWK Set at `config.JWKS_URL` (first that answers). */
   verifyToken?: TokenVerifier;
 }
 
@@ -39,7 +51,10 @@ export interface GatewayOptions {
 export interface Gateway {
   app: Express;
   routes: RouteTable;
-  /** Closes the upstream keep-alive connections; call after the HTTP server stopped. */
+  /** The instances of each upstream service and their health, by service name. */
+  pools: ReadonlyMap<string, UpstreamPool>;
+  /** Stops the health checks and closes the upstream keep-alive connections; call after the
+   * HTTP server stopped. */
   close: () => Promise<void>;
 }
 
@@ -54,27 +69,51 @@ export function createGateway(options: GatewayOptions): Gateway {
   const verifyToken =
     options.verifyToken ??
     createTokenVerifier({
-      jwks: config.JWKS_URL,
+      jwks: failoverJwks(config.JWKS_URL),
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
     });
 
-  const upstreams = new Map<string, UpstreamProxy>();
-  for (const [service, target] of routes.upstreams) {
-    upstreams.set(
+  const logStateChange = ({ instance, from, to, cause }: StateChange) => {
+    const fields = { service: instance.service, instance: instance.url.href, from, to, cause };
+    if (to === "healthy") logger.info(fields, "upstream instance is healthy");
+    else logger.warn({ ...fields, reason: instance.reason }, "upstream instance is down");
+  };
+  const thresholds = {
+    unhealthyAfter: config.UPSTREAM_UNHEALTHY_AFTER,
+    healthyAfter: config.UPSTREAM_HEALTHY_AFTER,
+  };
+  const pools = new Map(
+    [...routes.upstreams].map(([service, urls]) => [
       service,
-      createUpstreamProxy({ service, target, timeoutMs: config.UPSTREAM_TIMEOUT_MS, logger }),
-    );
-  }
+      new UpstreamPool(service, urls, thresholds, logStateChange),
+    ]),
+  );
+  const checks = startHealthChecks([...pools.values()], {
+    intervalMs: config.UPSTREAM_HEALTH_INTERVAL_MS,
+    timeoutMs: config.UPSTREAM_HEALTH_TIMEOUT_MS,
+  });
+  // A downed instance can come back after this many seconds at the earliest.
+  const retryAfterSeconds = Math.max(
+    1,
+    Math.ceil((config.UPSTREAM_HEALTH_INTERVAL_MS * config.UPSTREAM_HEALTHY_AFTER) / 1000),
+  );
+  const upstreams = [...pools].map(
+    ([service, pool]) =>
+      [
+        service,
+        createUpstreamProxy({ pool, timeoutMs: config.UPSTREAM_TIMEOUT_MS, retryAfterSeconds }),
+      ] as const,
+  );
   const proxies = new Map<string, RequestHandler>(
-    [...upstreams].map(([service, proxy]) => [service, proxy.handler]),
+    upstreams.map(([service, proxy]) => [service, proxy.handler]),
   );
 
   const app = express();
   app.disable("x-powered-by");
   app.set("query parser", "extended");
   app.use(requestId(), httpLogger(logger));
-  app.use(healthRoutes(gatewayReadiness(routes.upstreams, config.JWKS_URL)));
+  app.use(healthRoutes([...pools.values()], config.JWKS_URL, checks.firstRound));
   app.use(referenceRoutes(contract, config.PUBLIC_URL));
   app.use(bodyReader());
   app.use(
@@ -91,8 +130,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   return {
     app,
     routes,
+    pools,
     close: async () => {
-      for (const { agent } of upstreams.values()) agent.destroy();
+      checks.stop();
+      for (const [, proxy] of upstreams) proxy.close();
     },
   };
 }

@@ -1,49 +1,99 @@
 /**
- * Readiness of the gateway: it can serve traffic when every upstream's `/healthz` answers and the
- * JWK Set used to verify tokens can be fetched, each within a short deadline.
+ * Health of the gateway. `GET /healthz`: the process is up. `GET /readyz`: it can serve traffic —
+ * every upstream service has at least one healthy instance (as the active checks last saw it) and
+ * a JWK Set to verify tokens with answers. The body lists each upstream's instances by their
+ * position in `<SERVICE>_URL` (not their address: `/readyz` is public) with state and reason.
  */
-import type { ReadinessCheck } from "@portico/kit";
+import express from "express";
+import { PROBE_TIMEOUT_MS, probe } from "./probe.js";
+import type { InstanceState, UpstreamPool } from "./upstream-pool.js";
 
-/** Default deadline of one readiness probe, in ms. */
-export const PROBE_TIMEOUT_MS = 1_000;
+/** One instance in the `/readyz` body. */
+export interface InstanceReport {
+  /** 1-based position in the service's `<SERVICE>_URL` list. */
+  instance: number;
+  state: InstanceState;
+  /** Why it is not healthy (last failed check or connection), when it is not. */
+  reason?: string;
+}
+
+/** The `/readyz` body. */
+export interface ReadinessReport {
+  status: "ready" | "not ready";
+  /** `ok`, or why not, per upstream service and for `jwks`. */
+  checks: Record<string, string>;
+  /** Every instance of every upstream service. */
+  upstreams: Record<string, InstanceReport[]>;
+}
+
+/** The state of each instance of `pool`, for `/readyz`. */
+export function instanceReports(pool: UpstreamPool): InstanceReport[] {
+  return pool.instances.map(({ ordinal, state, reason }) => ({
+    instance: ordinal,
+    state,
+    ...(state !== "healthy" && reason ? { reason } : {}),
+  }));
+}
+
+/** `ok` when one instance of `pool` is healthy, else why none is. */
+export function upstreamCheck(pool: UpstreamPool): string {
+  if (pool.hasHealthy()) return "ok";
+  const reasons = [...new Set(pool.instances.map((i) => i.reason ?? i.state))];
+  return `no healthy instance (${reasons.join("; ")})`;
+}
 
 /**
- * GETs `url` and resolves when it answers 2xx within `timeoutMs`.
- * @throws Error with a short reason (status code, timeout, or the connection error's code) and no
- *   URL, since `/readyz` is public.
+ * Resolves when one of the JWK Set URLs answers 2xx (tried in order).
+ * @throws Error with the last URL's reason when none does.
  */
-export async function probe(url: URL, timeoutMs = PROBE_TIMEOUT_MS): Promise<void> {
-  let response: globalThis.Response;
-  try {
-    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    if (e.name === "TimeoutError") throw new Error(`no answer within ${timeoutMs} ms`);
-    throw new Error(`unreachable (${e.cause?.code ?? e.message})`);
+export async function probeAny(urls: readonly string[], timeoutMs = PROBE_TIMEOUT_MS) {
+  let last: unknown = new Error("no URL");
+  for (const url of urls) {
+    try {
+      await probe(new URL(url), timeoutMs);
+      return;
+    } catch (err) {
+      last = err;
+    }
   }
-  await response.body?.cancel();
-  if (!response.ok) throw new Error(`answered ${response.status}`);
-}
-
-/** `path` resolved against a base URL that may carry a path prefix (`http://h/api` + `healthz`). */
-export function resolveUnder(base: URL, path: string): URL {
-  const prefix = base.href.endsWith("/") ? base.href : `${base.href}/`;
-  return new URL(path.replace(/^\/+/, ""), prefix);
+  throw last;
 }
 
 /**
- * The readiness checks of the gateway: one per upstream service (its `/healthz`) and `jwks`.
- * @param upstreams base URL of each service.
+ * Router with `GET /healthz` and `GET /readyz` (200 when ready, else 503; body
+ * {@link ReadinessReport}).
+ * @param pools the instances of each upstream service.
+ * @param jwksUrls the JWK Set URLs tokens are verified with.
+ * @param firstChecks resolves once every instance has been checked once; `/readyz` waits for it.
  */
-export function gatewayReadiness(
-  upstreams: ReadonlyMap<string, URL>,
-  jwksUrl: string,
+export function healthRoutes(
+  pools: readonly UpstreamPool[],
+  jwksUrls: readonly string[],
+  firstChecks: Promise<void>,
   timeoutMs = PROBE_TIMEOUT_MS,
-): Record<string, ReadinessCheck> {
-  const checks: Record<string, ReadinessCheck> = {};
-  for (const [service, base] of upstreams) {
-    checks[service] = () => probe(resolveUnder(base, "healthz"), timeoutMs);
-  }
-  checks.jwks = () => probe(new URL(jwksUrl), timeoutMs);
-  return checks;
+): express.Router {
+  const router = express.Router();
+  router.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  router.get("/readyz", async (_req, res) => {
+    const [jwks] = await Promise.all([
+      probeAny(jwksUrls, timeoutMs).then(
+        () => "ok",
+        (err: unknown) => (err instanceof Error ? err.message : "failed"),
+      ),
+      firstChecks,
+    ]);
+    const checks: Record<string, string> = {};
+    const upstreams: Record<string, InstanceReport[]> = {};
+    for (const pool of pools) {
+      checks[pool.service] = upstreamCheck(pool);
+      upstreams[pool.service] = instanceReports(pool);
+    }
+    checks.jwks = jwks;
+    const ready = Object.values(checks).every((check) => check === "ok");
+    const report: ReadinessReport = { status: ready ? "ready" : "not ready", checks, upstreams };
+    res.status(ready ? 200 : 503).json(report);
+  });
+  return router;
 }

@@ -1,7 +1,8 @@
 /**
  * The gateway's route table, derived from the public contract and never written by hand: every
  * operation of the bundled document carries `x-portico-service: <service>`, and each service's
- * upstream base URL comes from the environment variable `<SERVICE>_URL`.
+ * upstream instances (one base URL, or a comma-separated list of them) come from the environment
+ * variable `<SERVICE>_URL`.
  */
 
 /** HTTP methods an OpenAPI 3.1 path item can declare operations for (section 4.8.9). */
@@ -19,16 +20,16 @@ export interface Route {
   operationId: string;
   /** Owning service, from `x-portico-service`. */
   service: string;
-  /** Base URL of the owning service (the request path is appended to it). */
-  upstream: URL;
+  /** Base URL of each instance of the owning service (the request path is appended to it). */
+  upstreams: readonly URL[];
 }
 
 /** The compiled route table: immutable, built once at start-up. */
 export interface RouteTable {
   /** Every operation, in document order. */
   readonly routes: readonly Route[];
-  /** Each owning service and its upstream base URL. */
-  readonly upstreams: ReadonlyMap<string, URL>;
+  /** Each owning service and the base URLs of its instances (at least one, no duplicates). */
+  readonly upstreams: ReadonlyMap<string, readonly URL[]>;
   /** The route of an operation by method (any case) and OpenAPI path template, if declared. */
   lookup(method: string, template: string): Route | undefined;
 }
@@ -80,26 +81,55 @@ export function contractServices(contract: Record<string, unknown>): string[] {
   return [...new Set(operations.map((op) => op.service as string))];
 }
 
+/** Upstream instances of one service as given: a URL, a comma-separated list, or an array. */
+export type UpstreamList = string | URL | readonly (string | URL)[];
+
+/**
+ * Parses a service's upstream instances: absolute `http:`/`https:` base URLs, given as a
+ * comma-separated string (as `<SERVICE>_URL` holds them) or an array.
+ * @returns the URLs in the given order, or a message saying why the list is unusable (empty, not
+ *   http(s), or the same instance twice, which would skew the balancing).
+ */
+export function parseUpstreamList(value: UpstreamList | undefined): URL[] | string {
+  const items =
+    typeof value === "string"
+      ? value.split(",").map((item) => item.trim())
+      : value instanceof URL
+        ? [value]
+        : [...(value ?? [])];
+  const present = items.filter((item) => String(item) !== "");
+  if (present.length === 0) return "must list at least one http(s) URL";
+  const urls: URL[] = [];
+  for (const item of present) {
+    const url = parseUpstream(item);
+    if (!url) return `${JSON.stringify(String(item))} is not an absolute http(s) URL`;
+    if (urls.some((seen) => seen.href === url.href)) return `lists ${url.href} twice`;
+    urls.push(url);
+  }
+  return urls;
+}
+
 /**
  * Compiles the route table of `contract` (a bundled OpenAPI 3.1 document).
- * @param upstreams base URL (absolute `http:`/`https:`) of each service, keyed by service name.
+ * @param upstreams the instances of each service, keyed by service name (see
+ *   {@link parseUpstreamList}).
  * @throws Error when an operation has no `x-portico-service`, or a service of the contract has no
- *   (valid) upstream URL — naming the environment variable to set.
+ *   (valid) upstream list — naming the environment variable to set.
  */
 export function compileRouteTable(
   contract: Record<string, unknown>,
-  upstreams: Readonly<Record<string, string | URL | undefined>>,
+  upstreams: Readonly<Record<string, UpstreamList | undefined>>,
 ): RouteTable {
   const services = contractServices(contract);
-  const urls = new Map<string, URL>();
+  const urls = new Map<string, readonly URL[]>();
   const problems: string[] = [];
   for (const service of services) {
-    const url = parseUpstream(upstreams[service]);
-    if (url) urls.set(service, url);
-    else
+    const parsed = parseUpstreamList(upstreams[service]);
+    if (typeof parsed === "string") {
       problems.push(
-        `${upstreamEnvVar(service)} must be the http(s) URL of service ${service} (got ${JSON.stringify(String(upstreams[service] ?? ""))})`,
+        `${upstreamEnvVar(service)} must be the http(s) URL of service ${service}, or a comma-separated list of them (${parsed})`,
       );
+    } else urls.set(service, parsed);
   }
   if (problems.length > 0) throw new Error(`Invalid upstreams: ${problems.join("; ")}`);
 
@@ -108,7 +138,7 @@ export function compileRouteTable(
     template: op.template,
     operationId: op.operationId,
     service: op.service as string,
-    upstream: urls.get(op.service as string) as URL,
+    upstreams: urls.get(op.service as string) as readonly URL[],
   }));
   const byKey = new Map(routes.map((route) => [`${route.method} ${route.template}`, route]));
   return {
@@ -118,8 +148,7 @@ export function compileRouteTable(
   };
 }
 
-function parseUpstream(value: string | URL | undefined): URL | undefined {
-  if (value === undefined || value === "") return undefined;
+function parseUpstream(value: string | URL): URL | undefined {
   try {
     const url = new URL(value);
     return url.protocol === "http:" || url.protocol === "https:" ? url : undefined;

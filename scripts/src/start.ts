@@ -13,10 +13,17 @@
  *   SMTP_URL, MAIL_API_URL    an SMTP server (and its Mailpit API, only printed); else the built-in
  *                             sink: SMTP on 1025, Mailpit-like API on 8025
  *   NODE_ENV, LOG_LEVEL       passed to every process (defaults development, info)
+ *   REPLICAS                  processes per TypeScript service (default 1); same as `--replicas N`
+ *
+ * `npm start -- --replicas 2` runs two instances of users, products and notifications (`users-1`
+ * on 8081 and `users-2` on 8181, products 8082/8182, notifications 8083/8183) behind the one
+ * gateway, which balances across them; they share their service's database, its NATS queue group
+ * and its durable JetStream consumers.
  * Ctrl-C stops everything in reverse order and exits 0; a failed start-up exits 1.
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import pc from "picocolors";
 import { InfraError, isInfraError } from "./infra/errors.js";
 import { startNats } from "./infra/nats.js";
@@ -26,10 +33,45 @@ import { describeExit, prefixedSink } from "./infra/process.js";
 import { onShutdownSignal } from "./infra/shutdown.js";
 import { startSmtpSink } from "./infra/smtp.js";
 import { dataRoot } from "./paths.js";
-import { type NodeEnv, type RunningSystem, SYSTEM_PROCESSES, startSystem } from "./system.js";
+import {
+  type NodeEnv,
+  type RunningSystem,
+  SYSTEM_PROCESSES,
+  startSystem,
+  withReplicas,
+} from "./system.js";
 
 const PORTS = { nats: 4222, postgres: 5433, smtp: 1025, mailApi: 8025 } as const;
-const NAME_WIDTH = Math.max(...SYSTEM_PROCESSES.map((spec) => spec.name.length), "portico".length);
+
+/**
+ * Instances per TypeScript service: `--replicas N`, else `REPLICAS`, else 1.
+ * @throws InfraError for an unknown option or a count that is not an integer from 1 to 9.
+ */
+function replicasOf(argv: string[], env: NodeJS.ProcessEnv): number {
+  let values: { replicas?: string };
+  try {
+    ({ values } = parseArgs({ args: argv, options: { replicas: { type: "string" } } }));
+  } catch (error) {
+    throw new InfraError(`${(error as Error).message}. Usage: npm start -- [--replicas N]`);
+  }
+  const raw = values.replicas ?? env.REPLICAS ?? "1";
+  const replicas = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || replicas < 1 || replicas > 9) {
+    throw new InfraError(`--replicas (or REPLICAS) must be an integer from 1 to 9 (got "${raw}")`);
+  }
+  return replicas;
+}
+
+let replicas = 1;
+let processes = SYSTEM_PROCESSES;
+try {
+  replicas = replicasOf(process.argv.slice(2), process.env);
+  processes = withReplicas(SYSTEM_PROCESSES, replicas);
+} catch (error) {
+  process.stderr.write(`${pc.red("npm start failed:")} ${(error as Error).message}\n`);
+  process.exit(1);
+}
+const NAME_WIDTH = Math.max(...processes.map((spec) => spec.name.length), "portico".length);
 
 function say(message: string): void {
   process.stdout.write(`${pc.bold("portico".padEnd(NAME_WIDTH))} ${pc.dim("|")} ${message}\n`);
@@ -136,8 +178,9 @@ async function startAll(): Promise<RunningSystem> {
     mailApiUrl = sink.apiUrl;
   }
 
-  say(`infrastructure ready; starting ${SYSTEM_PROCESSES.map((spec) => spec.name).join(", ")}`);
+  say(`infrastructure ready; starting ${processes.map((spec) => spec.name).join(", ")}`);
   const system = await startSystem({
+    replicas,
     natsUrl,
     databaseUrls,
     smtpUrl,

@@ -30,10 +30,17 @@ export interface SystemContext {
 
 /** One row of the process table: a process of the system and how to run it. */
 export interface ProcessSpec {
-  /** Process name: log prefix, key of ports and URLs. */
+  /** Process name: log prefix, key of ports and URLs (`products`, or `products-2` for a replica). */
   name: string;
-  /** `service` rows sit behind the gateway, which gets `<NAME>_URL` for each. */
+  /** The service the row runs, shared by its replicas (see {@link withReplicas}). Default: `name`. */
+  service?: string;
+  /**
+   * `service` rows sit behind the gateway, which gets `<SERVICE>_URL` for each service: the URL of
+   * every row of that service, comma-separated.
+   */
   kind: "service" | "gateway";
+  /** Whether several copies of the row may run at once (see {@link withReplicas}). */
+  replicable?: boolean;
   defaultPort: number;
   /** Start order: all rows of a stage are started together and must be ready before the next. */
   stage: number;
@@ -42,7 +49,38 @@ export interface ProcessSpec {
   /** Path, relative to the readiness base URL, answering 200 once ready. */
   readyPath: string;
   command(context: SystemContext): { command: string; args: string[] };
-  env(context: SystemContext): Record<string, string>;
+  /** The row's environment; `self` is the row being started (a replica's own name and port). */
+  env(context: SystemContext, self: ProcessSpec): Record<string, string>;
+}
+
+/** Port distance between replicas of one row: products 8082, 8182, 8282, ... */
+export const REPLICA_PORT_STEP = 100;
+
+/** The service a row runs. */
+export function serviceOf(spec: ProcessSpec): string {
+  return spec.service ?? spec.name;
+}
+
+/**
+ * The process table with `replicas` copies of every replicable row, named `<name>-1`,
+ * `<name>-2`, ... on ports `defaultPort + REPLICA_PORT_STEP * (i - 1)`; other rows unchanged.
+ * With `replicas` 1 the table is returned as is (names without a suffix).
+ * @throws InfraError unless `replicas` is an integer from 1 to 9.
+ */
+export function withReplicas(processes: readonly ProcessSpec[], replicas: number): ProcessSpec[] {
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 9) {
+    throw new InfraError(`replicas must be an integer from 1 to 9 (got ${replicas})`);
+  }
+  return processes.flatMap((spec) =>
+    replicas === 1 || !spec.replicable
+      ? [spec]
+      : Array.from({ length: replicas }, (_, i) => ({
+          ...spec,
+          name: `${spec.name}-${i + 1}`,
+          service: serviceOf(spec),
+          defaultPort: spec.defaultPort + REPLICA_PORT_STEP * i,
+        })),
+  );
 }
 
 /** How a TypeScript entry point is run: Node with tsx, resolving workspace sources directly. */
@@ -57,11 +95,22 @@ function baseUrl(context: SystemContext, name: string): string {
   return `http://${context.host}:${context.ports[name]}`;
 }
 
-function jwksUrl(context: SystemContext): string {
-  return `${baseUrl(context, "users")}/.well-known/jwks.json`;
+/** Names of the rows running `service`, in table order. */
+function instancesOf(context: SystemContext, service: string): string[] {
+  return context.processes.filter((spec) => serviceOf(spec) === service).map((spec) => spec.name);
 }
 
-/** Environment shared by every TypeScript service with a database and NATS. */
+/** The JWK Set URL of every users instance, in table order. */
+function jwksUrls(context: SystemContext): string[] {
+  return instancesOf(context, "users").map(
+    (name) => `${baseUrl(context, name)}/.well-known/jwks.json`,
+  );
+}
+
+/**
+ * Environment shared by every TypeScript service with a database and NATS. `JWKS_URL` is the
+ * first users instance's (the kit reads one URL; jose caches the keys it fetched).
+ */
 function serviceEnv(
   context: SystemContext,
   name: string,
@@ -76,11 +125,11 @@ function serviceEnv(
     LOG_LEVEL: context.logLevel,
     DATABASE_URL: databaseUrl,
     NATS_URL: context.natsUrl,
-    JWKS_URL: jwksUrl(context),
+    JWKS_URL: jwksUrls(context)[0] ?? "",
   };
 }
 
-/** A TypeScript service row: entry `services/<name>/src/main.ts`, database `<name>`. */
+/** A TypeScript service row (replicable): entry `services/<name>/src/main.ts`, database `<name>`. */
 function tsService(
   name: string,
   defaultPort: number,
@@ -90,18 +139,20 @@ function tsService(
   return {
     name,
     kind: "service",
+    replicable: true,
     defaultPort,
     stage,
     database: name,
     readyPath: "/readyz",
     command: nodeEntry(`services/${name}/src/main.ts`),
-    env: (context) => ({ ...serviceEnv(context, name, name), ...extraEnv(context) }),
+    env: (context, self) => ({ ...serviceEnv(context, self.name, name), ...extraEnv(context) }),
   };
 }
 
 /**
  * The system's processes. Users comes first (the others fetch its JWKS); the rest start together.
- * Add rows here (replicas, the Python ML service) rather than code paths.
+ * Add rows here (the Python ML service) rather than code paths; {@link withReplicas} copies the
+ * replicable rows. One gateway: it holds no state, but nothing balances in front of it locally.
  */
 export const SYSTEM_PROCESSES: readonly ProcessSpec[] = [
   tsService("users", 8081, 0, () => ({
@@ -120,16 +171,24 @@ export const SYSTEM_PROCESSES: readonly ProcessSpec[] = [
     stage: 1,
     readyPath: "/readyz",
     command: nodeEntry("gateway/src/main.ts"),
-    env: (context) => ({
+    env: (context, self) => ({
       NODE_ENV: context.nodeEnv,
-      PORT: String(context.ports.gateway),
+      PORT: String(context.ports[self.name]),
       HOST: context.host,
       LOG_LEVEL: context.logLevel,
-      JWKS_URL: jwksUrl(context),
+      // Every users instance: the gateway tries them in order.
+      JWKS_URL: jwksUrls(context).join(","),
       ...Object.fromEntries(
-        context.processes
-          .filter((spec) => spec.kind === "service")
-          .map((spec) => [`${spec.name.toUpperCase()}_URL`, baseUrl(context, spec.name)]),
+        [
+          ...new Set(
+            context.processes.filter((spec) => spec.kind === "service").map((s) => serviceOf(s)),
+          ),
+        ].map((service) => [
+          `${service.toUpperCase()}_URL`,
+          instancesOf(context, service)
+            .map((name) => baseUrl(context, name))
+            .join(","),
+        ]),
       ),
     }),
   },
@@ -144,8 +203,16 @@ export interface StartSystemOptions {
   smtpUrl: string;
   /** Mail API (SMTP sink or Mailpit) base URL; only passed through to `urls.mailApi`. */
   mailApiUrl?: string;
-  /** Port per process name; defaults from the table (gateway 8080, users 8081, ...). */
+  /**
+   * Port per process name; defaults from the table (gateway 8080, users 8081, ...; replicas
+   * `products-2` 8182, ...).
+   */
   ports?: Partial<Record<string, number>>;
+  /**
+   * Copies of every replicable row (the TypeScript services), named `<name>-<i>` (see
+   * {@link withReplicas}); `ports` and `byProcess` use those names. Default 1.
+   */
+  replicas?: number;
   /** Address every process binds. Default 127.0.0.1. */
   host?: string;
   /** Default `development`. */
@@ -154,7 +221,10 @@ export interface StartSystemOptions {
   logLevel?: string;
   /** Extra or overriding environment for every process. */
   env?: Record<string, string>;
-  /** Extra or overriding environment per process name (wins over `env`). */
+  /**
+   * Extra or overriding environment per process name (wins over `env`); a service name applies
+   * to each of its replicas, a replica's own name (`users-2`) wins over it.
+   */
   envByProcess?: Partial<Record<string, Record<string, string>>>;
   /** Where each process's output lines go. Default: dropped (the tail is kept for errors). */
   log?: LogSink;
@@ -173,6 +243,7 @@ export interface SystemUrls {
   gateway: string;
   /** API reference page served by the gateway. */
   docs: string;
+  /** The users service (its first instance when replicated); likewise products, notifications. */
   users: string;
   products: string;
   notifications: string;
@@ -196,6 +267,18 @@ export interface RunningSystem {
   unexpectedExit: Promise<UnexpectedExit>;
   /** Stops the processes, later stages first (SIGTERM, SIGKILL after 10 s). Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Stops one process (SIGTERM, SIGKILL after `graceMs`, default 10 000), e.g. to take a service
+   * down in a fault test; its exit is not reported as unexpected.
+   * @throws InfraError when no process has this name.
+   */
+  stopProcess(name: string, graceMs?: number): Promise<void>;
+  /**
+   * Starts a process stopped by {@link RunningSystem.stopProcess} again, with the same command
+   * and environment, and waits until it is ready.
+   * @throws InfraError when no process has this name or it is still running; the readiness error.
+   */
+  startProcess(name: string): Promise<void>;
 }
 
 /** Groups rows by stage, in ascending stage order. */
@@ -221,7 +304,7 @@ function inheritedEnv(managed: ReadonlySet<string>): NodeJS.ProcessEnv {
  * time; everything started is stopped before it throws.
  */
 export async function startSystem(options: StartSystemOptions): Promise<RunningSystem> {
-  const processes = options.processes ?? SYSTEM_PROCESSES;
+  const processes = withReplicas(options.processes ?? SYSTEM_PROCESSES, options.replicas ?? 1);
   const host = options.host ?? "127.0.0.1";
   const ports = Object.fromEntries(
     processes.map((spec) => [spec.name, options.ports?.[spec.name] ?? spec.defaultPort]),
@@ -238,7 +321,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
   };
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
 
-  const envs = new Map(processes.map((spec) => [spec.name, spec.env(context)]));
+  const envs = new Map(processes.map((spec) => [spec.name, spec.env(context, spec)]));
   const managed = new Set(["DATABASE_URL", "NATS_URL", "SMTP_URL", "MAIL_API_URL"]);
   for (const env of envs.values()) for (const key of Object.keys(env)) managed.add(key);
   const inherited = inheritedEnv(managed);
@@ -269,29 +352,34 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     return stopped;
   };
 
+  /** Processes stopped on purpose by stopProcess: their exit is expected. */
+  const held = new Set<ManagedProcess>();
+  const launch = (spec: ProcessSpec): ManagedProcess => {
+    const { command, args } = spec.command(context);
+    const proc = spawnManaged({
+      name: spec.name,
+      command,
+      args,
+      cwd: options.cwd ?? repoRoot,
+      env: {
+        ...inherited,
+        ...envs.get(spec.name),
+        ...options.env,
+        ...(spec.name === serviceOf(spec) ? {} : options.envByProcess?.[serviceOf(spec)]),
+        ...options.envByProcess?.[spec.name],
+      },
+      log: options.log ?? silentSink,
+    });
+    proc.exited.then((info) => {
+      if (!stopping && !held.has(proc)) reportExit({ name: spec.name, info, tail: proc.tail() });
+    });
+    return proc;
+  };
+
   try {
     for (const stage of stagesOf(processes)) {
       options.signal?.throwIfAborted();
-      const procs = stage.map((spec) => {
-        const { command, args } = spec.command(context);
-        const proc = spawnManaged({
-          name: spec.name,
-          command,
-          args,
-          cwd: options.cwd ?? repoRoot,
-          env: {
-            ...inherited,
-            ...envs.get(spec.name),
-            ...options.env,
-            ...options.envByProcess?.[spec.name],
-          },
-          log: options.log ?? silentSink,
-        });
-        proc.exited.then((info) => {
-          if (!stopping) reportExit({ name: spec.name, info, tail: proc.tail() });
-        });
-        return proc;
-      });
+      const procs = stage.map(launch);
       started.push(procs);
 
       const failed = new AbortController();
@@ -320,8 +408,35 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
   const byProcess = Object.fromEntries(
     processes.map((spec) => [spec.name, baseUrl(context, spec.name)]),
   );
-  const url = (name: string) => byProcess[name] ?? "";
+  // A service's URL is its first instance's.
+  const url = (name: string) =>
+    byProcess[name] ??
+    byProcess[processes.find((spec) => serviceOf(spec) === name)?.name ?? ""] ??
+    "";
+  /** Where a process sits in `started` (replaced there when it is started again). */
+  const locate = (name: string) => {
+    for (const stage of started) {
+      const index = stage.findIndex((proc) => proc.name === name);
+      if (index >= 0) return { stage, index, proc: stage[index] as ManagedProcess };
+    }
+    throw new InfraError(`no process named "${name}" in this system`);
+  };
+  const stopProcess = async (name: string, graceMs = 10_000) => {
+    const { proc } = locate(name);
+    held.add(proc);
+    await proc.stop(graceMs);
+  };
+  const startProcess = async (name: string) => {
+    const { stage, index, proc: previous } = locate(name);
+    const spec = processes.find((row) => row.name === name) as ProcessSpec;
+    if (previous.exitInfo() === undefined) throw new InfraError(`${name} is still running`);
+    const proc = launch(spec);
+    stage[index] = proc;
+    await waitForProcessReady(proc, `${baseUrl(context, name)}${spec.readyPath}`, readyTimeoutMs);
+  };
   return {
+    stopProcess,
+    startProcess,
     urls: {
       gateway: url("gateway"),
       docs: `${url("gateway")}/docs`,

@@ -41,6 +41,8 @@ beforeAll(async () => {
       NOTIFICATIONS_URL: await closedPortUrl(),
       PUBLIC_URL,
       UPSTREAM_TIMEOUT_MS: String(UPSTREAM_TIMEOUT_MS),
+      // Quick checks, so an instance marked down by a test is back for the next one.
+      UPSTREAM_HEALTH_INTERVAL_MS: "50",
     },
     { exit: false },
   );
@@ -382,17 +384,28 @@ describe("rejecting an invalid request at the edge", () => {
   });
 });
 
+/** Resolves once every instance of `service` is healthy again (checks run every 50 ms). */
+async function healthyAgain(service: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  const pool = gateway.pools.get(service);
+  while (pool?.instances.some((i) => i.state !== "healthy") && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  expect(pool?.instances.map((i) => i.state)).toEqual(["healthy"]);
+}
+
 describe("upstream failures", () => {
-  it("answers 502 within a second when the upstream is down", async () => {
+  it("answers 503 with Retry-After within a second when the only instance is down", async () => {
     const started = performance.now();
     const response = await call("/subscriptions", {
       headers: { Authorization: `Bearer ${userToken}` },
     });
     const elapsedMs = performance.now() - started;
 
-    expect(response.status).toBe(502);
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("1");
     const problem = await problemOf(response);
-    expect(problem.detail).toBe("The notifications service is unavailable.");
+    expect(problem.detail).toBe("No instance of the notifications service is available.");
     expect(elapsedMs).toBeLessThan(1_000);
   });
 
@@ -420,6 +433,9 @@ describe("upstream failures", () => {
 
     expect(response.status).toBe(502);
     expect((await problemOf(response)).status).toBe(502);
+    // A reset takes the instance out at once; the health checks bring it back.
+    expect(gateway.pools.get("products")?.instances[0]?.state).toBe("unhealthy");
+    await healthyAgain("products");
   });
 });
 
@@ -452,14 +468,21 @@ describe("the gateway's own endpoints", () => {
     const response = await call("/readyz");
 
     expect(response.status).toBe(503);
-    const body = (await response.json()) as { checks: Record<string, string> };
+    const body = (await response.json()) as {
+      checks: Record<string, string>;
+      upstreams: Record<string, unknown[]>;
+    };
     expect(body.checks).toMatchObject({ users: "ok", products: "ok", jwks: "ok" });
-    expect(body.checks.notifications).toMatch(/unreachable/);
+    expect(body.checks.notifications).toMatch(/^no healthy instance \(.*ECONNREFUSED/);
+    expect(body.upstreams.notifications).toEqual([
+      { instance: 1, state: "unhealthy", reason: expect.stringMatching(/ECONNREFUSED/) },
+    ]);
+    expect(body.upstreams.products).toEqual([{ instance: 1, state: "healthy" }]);
   });
 });
 
 describe("readiness with every dependency up", () => {
-  it("answers 200 ready", async () => {
+  it("answers 200 ready, listing every instance healthy", async () => {
     const notifications = await startUpstream("notifications");
     const config = loadGatewayConfig(
       {
@@ -468,18 +491,29 @@ describe("readiness with every dependency up", () => {
         USERS_URL: users.url,
         PRODUCTS_URL: products.url,
         NOTIFICATIONS_URL: notifications.url,
+        UPSTREAM_HEALTH_INTERVAL_MS: "100",
       },
       { exit: false },
     );
     const ready = createGateway({ config, logger: createLogger("gateway", "silent") });
     const readyServer = await serve(ready.app);
     try {
-      const response = await fetch(`${readyServer.url}/readyz`);
+      // As an orchestrator's probe does: a check that timed out while jest was busy is retried.
+      let response = await fetch(`${readyServer.url}/readyz`);
+      for (let tries = 1; response.status !== 200 && tries < 20; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        response = await fetch(`${readyServer.url}/readyz`);
+      }
 
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({
         status: "ready",
         checks: { users: "ok", products: "ok", notifications: "ok", jwks: "ok" },
+        upstreams: {
+          users: [{ instance: 1, state: "healthy" }],
+          products: [{ instance: 1, state: "healthy" }],
+          notifications: [{ instance: 1, state: "healthy" }],
+        },
       });
     } finally {
       await readyServer.close();

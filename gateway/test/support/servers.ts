@@ -30,10 +30,10 @@ export interface FakeUpstream {
   close: () => Promise<void>;
 }
 
-async function listenOnFreePort(server: Server): Promise<string> {
+async function listenOnFreePort(server: Server, port = 0): Promise<string> {
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
+    server.listen(port, "127.0.0.1", () => resolve());
   });
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
@@ -43,8 +43,11 @@ async function closeServer(server: Server): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
-/** Starts an upstream that records every request and answers with its `respond` function. */
-export async function startUpstream(service: string): Promise<FakeUpstream> {
+/**
+ * Starts an upstream that records every request and answers with its `respond` function.
+ * @param port where to listen (e.g. the port of an upstream that was closed); default: a free one.
+ */
+export async function startUpstream(service: string, port = 0): Promise<FakeUpstream> {
   const defaultResponder: Responder = (_req, res) => {
     res.writeHead(200, { "Content-Type": "application/json", "X-Upstream": service });
     res.end(JSON.stringify({ service }));
@@ -75,7 +78,7 @@ export async function startUpstream(service: string): Promise<FakeUpstream> {
       upstream.respond(record, res);
     });
   });
-  upstream.url = await listenOnFreePort(server);
+  upstream.url = await listenOnFreePort(server, port);
   upstream.close = () => closeServer(server);
   return upstream;
 }

@@ -14,13 +14,51 @@ describe("loadGatewayConfig", () => {
     const config = loadGatewayConfig(ENV, { exit: false });
 
     expect(config.upstreams).toEqual({
-      users: ENV.USERS_URL,
-      products: ENV.PRODUCTS_URL,
-      notifications: ENV.NOTIFICATIONS_URL,
+      users: [ENV.USERS_URL],
+      products: [ENV.PRODUCTS_URL],
+      notifications: [ENV.NOTIFICATIONS_URL],
     });
+    expect(config.JWKS_URL).toEqual([ENV.JWKS_URL]);
     expect(config.PUBLIC_URL).toBe("http://127.0.0.1:8080");
     expect(config.UPSTREAM_TIMEOUT_MS).toBe(10_000);
+    expect(config).toMatchObject({
+      UPSTREAM_HEALTH_INTERVAL_MS: 2_000,
+      UPSTREAM_HEALTH_TIMEOUT_MS: 1_000,
+      UPSTREAM_UNHEALTHY_AFTER: 2,
+      UPSTREAM_HEALTHY_AFTER: 2,
+    });
     expect(config.JWT_ISSUER).toBe("portico");
+  });
+
+  it("reads comma-separated instance lists for upstreams and the JWK Set", () => {
+    const config = loadGatewayConfig(
+      {
+        ...ENV,
+        PRODUCTS_URL: "http://127.0.0.1:8082, http://127.0.0.1:8182",
+        JWKS_URL:
+          "http://127.0.0.1:8081/.well-known/jwks.json,http://127.0.0.1:8181/.well-known/jwks.json",
+        UPSTREAM_HEALTH_INTERVAL_MS: "500",
+        UPSTREAM_UNHEALTHY_AFTER: "3",
+      },
+      { exit: false },
+    );
+
+    expect(config.upstreams.products).toEqual(["http://127.0.0.1:8082", "http://127.0.0.1:8182"]);
+    expect(config.JWKS_URL).toEqual([
+      "http://127.0.0.1:8081/.well-known/jwks.json",
+      "http://127.0.0.1:8181/.well-known/jwks.json",
+    ]);
+    expect(config.UPSTREAM_HEALTH_INTERVAL_MS).toBe(500);
+    expect(config.UPSTREAM_UNHEALTHY_AFTER).toBe(3);
+  });
+
+  it("fails naming the variable of a list with a bad or repeated instance", () => {
+    expect(() =>
+      loadGatewayConfig({ ...ENV, PRODUCTS_URL: "http://a:1,http://a:1" }, { exit: false }),
+    ).toThrow(/PRODUCTS_URL: lists http:\/\/a:1\/ twice/);
+    expect(() =>
+      loadGatewayConfig({ ...ENV, UPSTREAM_HEALTHY_AFTER: "0" }, { exit: false }),
+    ).toThrow(/UPSTREAM_HEALTHY_AFTER/);
   });
 
   it("takes PUBLIC_URL without its trailing slash and UPSTREAM_TIMEOUT_MS in ms", () => {
@@ -56,6 +94,6 @@ describe("loadGatewayConfig", () => {
     expect(() => loadGatewayConfig(ENV, { exit: false }, contract)).toThrow(/ML_URL/);
     expect(
       loadGatewayConfig({ ...ENV, ML_URL: "http://ml:8084" }, { exit: false }, contract).upstreams,
-    ).toEqual({ ml: "http://ml:8084" });
+    ).toEqual({ ml: ["http://ml:8084"] });
   });
 });

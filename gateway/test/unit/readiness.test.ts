@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
-import { resolveUnder } from "../../src/readiness.js";
+import { resolveUnder } from "../../src/probe.js";
+import { instanceReports, upstreamCheck } from "../../src/readiness.js";
+import { UpstreamPool } from "../../src/upstream-pool.js";
 
 describe("resolveUnder", () => {
   it.each([
@@ -8,5 +10,39 @@ describe("resolveUnder", () => {
     ["http://edge/users", "http://edge/users/healthz"],
   ])("resolves healthz under %s", (base, expected) => {
     expect(resolveUnder(new URL(base), "healthz").href).toBe(expected);
+  });
+});
+
+describe("upstream readiness", () => {
+  const pool = () =>
+    new UpstreamPool("products", [new URL("http://p1:8082"), new URL("http://p2:8082")], {
+      unhealthyAfter: 1,
+      healthyAfter: 1,
+    });
+
+  it("is ok while one instance is healthy, and reports each instance without its address", () => {
+    const products = pool();
+    const [first, second] = products.instances;
+    if (!first || !second) throw new Error("two instances expected");
+    products.recordCheck(first, { ok: true });
+    products.recordCheck(second, { ok: false, reason: "unreachable (ECONNREFUSED)" });
+
+    expect(upstreamCheck(products)).toBe("ok");
+    expect(instanceReports(products)).toEqual([
+      { instance: 1, state: "healthy" },
+      { instance: 2, state: "unhealthy", reason: "unreachable (ECONNREFUSED)" },
+    ]);
+  });
+
+  it("names why no instance is healthy", () => {
+    const products = pool();
+    const [first, second] = products.instances;
+    if (!first || !second) throw new Error("two instances expected");
+    products.markDown(first, "connection failed (ECONNREFUSED)");
+
+    expect(upstreamCheck(products)).toBe(
+      "no healthy instance (connection failed (ECONNREFUSED); unknown)",
+    );
+    expect(JSON.stringify(instanceReports(products))).not.toContain("p1");
   });
 });

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "@jest/globals";
 import { loadContract } from "@portico/contracts";
-import { compileRouteTable, contractServices, upstreamEnvVar } from "../../src/routes.js";
+import {
+  compileRouteTable,
+  contractServices,
+  parseUpstreamList,
+  upstreamEnvVar,
+} from "../../src/routes.js";
 
 const UPSTREAMS = {
   users: "http://127.0.0.1:8081",
@@ -63,7 +68,9 @@ describe("compileRouteTable", () => {
 
     expect(route?.operationId).toBe(operationId);
     expect(route?.service).toBe(service);
-    expect(route?.upstream.href).toBe(`${UPSTREAMS[service as keyof typeof UPSTREAMS]}/`);
+    expect(route?.upstreams.map((url) => url.href)).toEqual([
+      `${UPSTREAMS[service as keyof typeof UPSTREAMS]}/`,
+    ]);
   });
 
   it("has no route for an undeclared method or template", () => {
@@ -77,6 +84,19 @@ describe("compileRouteTable", () => {
 
   it("lists each service's upstream", () => {
     expect([...table.upstreams.keys()]).toEqual(["users", "products", "notifications"]);
+  });
+
+  it("keeps every instance of a comma-separated upstream list, in order", () => {
+    const replicated = compileRouteTable(loadContract("public"), {
+      ...UPSTREAMS,
+      products: "http://127.0.0.1:8082, http://127.0.0.1:8182",
+    });
+
+    expect(replicated.upstreams.get("products")?.map((url) => url.host)).toEqual([
+      "127.0.0.1:8082",
+      "127.0.0.1:8182",
+    ]);
+    expect(replicated.lookup("GET", "/products")?.upstreams).toHaveLength(2);
   });
 
   it("throws naming the variable of a service without an upstream URL", () => {
@@ -93,6 +113,15 @@ describe("compileRouteTable", () => {
     ).toThrow(/USERS_URL/);
   });
 
+  it("throws naming the variable when one instance of a list is not http(s)", () => {
+    expect(() =>
+      compileRouteTable(loadContract("public"), {
+        ...UPSTREAMS,
+        users: "http://users-1:8081,users-2:8081",
+      }),
+    ).toThrow(/USERS_URL .*"users-2:8081" is not an absolute http\(s\) URL/);
+  });
+
   it("routes a new service of the contract without code changes", () => {
     const contract = contractOf({
       "/predictions": {
@@ -106,6 +135,31 @@ describe("compileRouteTable", () => {
     );
 
     expect(route).toMatchObject({ service: "ml", operationId: "predict" });
-    expect(route?.upstream.host).toBe("ml:8084");
+    expect(route?.upstreams[0]?.host).toBe("ml:8084");
+  });
+});
+
+describe("parseUpstreamList", () => {
+  it.each([
+    ["http://a:1", ["http://a:1/"]],
+    [" http://a:1 ,https://b/api ", ["http://a:1/", "https://b/api"]],
+    ["http://a:1,,http://b:2,", ["http://a:1/", "http://b:2/"]],
+    [
+      ["http://a:1", new URL("http://b:2")],
+      ["http://a:1/", "http://b:2/"],
+    ],
+  ] as const)("parses %j", (value, expected) => {
+    const parsed = parseUpstreamList(value);
+
+    expect(Array.isArray(parsed) ? parsed.map((url) => url.href) : parsed).toEqual(expected);
+  });
+
+  it.each([
+    ["", "must list at least one http(s) URL"],
+    [" , ", "must list at least one http(s) URL"],
+    ["http://a:1,ftp://b", '"ftp://b" is not an absolute http(s) URL'],
+    ["http://a:1,http://a:1/", "lists http://a:1/ twice"],
+  ])("rejects %j", (value, message) => {
+    expect(parseUpstreamList(value)).toBe(message);
   });
 });

@@ -22,6 +22,10 @@ export interface TestSystem {
   adminEmail: string;
   logFile: string;
   stop(): Promise<void>;
+  /** Stops one process of the system, e.g. `notifications` (see RunningSystem.stopProcess). */
+  stopProcess: RunningSystem["stopProcess"];
+  /** Starts a stopped process again and waits until it is ready (RunningSystem.startProcess). */
+  startProcess: RunningSystem["startProcess"];
 }
 
 /**
@@ -72,6 +76,8 @@ export async function startTestSystem(name: string): Promise<TestSystem> {
       adminEmail,
       logFile,
       stop: stopAll,
+      stopProcess: system.stopProcess,
+      startProcess: system.startProcess,
     };
   } catch (error) {
     await stopAll();
