@@ -78,7 +78,9 @@ export function createOutboxSender(options: OutboxSenderOptions): OutboxSender {
   async function sendBatch(): Promise<number> {
     return db.transaction().execute(async (trx) => {
       const rows = await claimDueEmails(trx, batchSize);
-      for (const row of rows) await deliver(trx, row);
+      // Deliveries of one batch go out concurrently over the transport's connection pool; their
+      // row updates queue on the transaction's single connection.
+      await Promise.all(rows.map((row) => deliver(trx, row)));
       return rows.length;
     });
   }
