@@ -105,19 +105,37 @@ export interface EventPublisher {
   ): Promise<EventEnvelope<S>>;
 }
 
-/** An {@link EventPublisher} for the service named `source`. */
+/**
+ * The Portico envelope of a new event (contracts/events.yaml): `id` UUID v7 (time-ordered; also
+ * the `Nats-Msg-Id`), `type` = subject, `occurredAt` RFC 3339 UTC, `source`, `subject` = the
+ * aggregate id, `data`.
+ */
+export function newEnvelope<S extends EventSubject>(
+  source: string,
+  subject: S,
+  aggregateId: string,
+  data: EventPayloads[S],
+): EventEnvelope<S> {
+  return {
+    id: uuidv7(),
+    type: subject,
+    occurredAt: new Date().toISOString(),
+    source,
+    subject: aggregateId,
+    data,
+  };
+}
+
+/**
+ * An {@link EventPublisher} for the service named `source`: publishes directly, outside any
+ * database transaction and without contract validation. Services publish through the
+ * transactional outbox (outbox.ts); this is for tools and tests that inject events.
+ */
 export function createEventPublisher(nc: NatsConnection, source: string): EventPublisher {
   const js: JetStreamClient = jetstream(nc);
   return {
     async publish(subject, aggregateId, data, context = {}) {
-      const envelope = {
-        id: uuidv7(),
-        type: subject,
-        occurredAt: new Date().toISOString(),
-        source,
-        subject: aggregateId,
-        data,
-      };
+      const envelope = newEnvelope(source, subject, aggregateId, data);
       const h = natsHeaders();
       if (context.requestId) h.set("X-Request-Id", context.requestId);
       await js.publish(subject, JSON.stringify(envelope), { msgID: envelope.id, headers: h });

@@ -26,8 +26,8 @@ import {
   sql,
   type Transaction,
 } from "kysely";
-import { v7 as uuidv7 } from "uuid";
 import type { Logger } from "./logger.js";
+import { newEnvelope } from "./nats.js";
 
 /**
  * The `outbox` table (Kysely types), created by {@link outboxMigration}. Add it to a service's
@@ -129,9 +129,7 @@ const AGGREGATE_LOCK_CLASS = 0x4f42;
 
 /**
  * Writes an event into the outbox inside the caller's transaction: it is published only if,
- * and once, that transaction commits. The envelope is the one `createEventPublisher` publishes
- * (`id` UUID v7, `type` = subject, `occurredAt` RFC 3339 UTC, `source`, `subject` = aggregate id,
- * `data`). Concurrent transactions writing events of one aggregate are serialised (a transaction
+ * and once, that transaction commits. The envelope is {@link newEnvelope}'s. Concurrent transactions writing events of one aggregate are serialised (a transaction
  * advisory lock per aggregate), so the outbox order of an aggregate is its commit order.
  * @param trx a transaction (`db.transaction().execute((trx) => …)`); never the pool itself.
  * @returns the envelope as it will be published.
@@ -146,14 +144,7 @@ export async function enqueueEvent<DB, S extends EventSubject>(
   if (!trx.isTransaction) {
     throw new Error("enqueueEvent must run inside the transaction of the change it announces");
   }
-  const envelope: EventEnvelope<S> = {
-    id: uuidv7(),
-    type: event.subject,
-    occurredAt: new Date().toISOString(),
-    source: event.source,
-    subject: event.aggregateId,
-    data: event.data,
-  };
+  const envelope = newEnvelope(event.source, event.subject, event.aggregateId, event.data);
   assertValidEvent(event.subject, envelope);
   const headers: Record<string, string> = {};
   if (event.requestId) headers["X-Request-Id"] = event.requestId;
