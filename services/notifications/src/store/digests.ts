@@ -1,6 +1,8 @@
 /** Queries of the daily digest job: who is due a digest, where to send it, and recording it. */
+
 import { type Kysely, sql } from "kysely";
 import { v7 as uuidv7 } from "uuid";
+import { queueEmail } from "./outbox.js";
 import type { NotificationsDatabase } from "./schema.js";
 
 type Db = Kysely<NotificationsDatabase>;
@@ -93,16 +95,7 @@ export async function recordDigest(db: Db, record: DigestRecord): Promise<boolea
       .returning("id")
       .executeTakeFirst();
     if (!inserted) return false;
-    await trx
-      .insertInto("email_outbox")
-      .values({
-        id: uuidv7(),
-        digest_id: inserted.id,
-        to_address: record.email.to,
-        subject: record.email.subject,
-        text: record.email.text,
-      })
-      .execute();
+    await queueEmail(trx, { digestId: inserted.id }, record.email);
     return true;
   });
 }

@@ -1,7 +1,9 @@
 /** Queries on `notifications` (and the outbox row written with one), scoped to the owning user. */
+
 import type { CursorKey } from "@portico/kit";
 import { type Kysely, sql } from "kysely";
 import { v7 as uuidv7 } from "uuid";
+import { queueEmail } from "./outbox.js";
 import type { NotificationRow, NotificationsDatabase } from "./schema.js";
 
 type Db = Kysely<NotificationsDatabase>;
@@ -83,15 +85,6 @@ export async function insertBackInStock(trx: Db, record: BackInStockRecord): Pro
     .returning("id")
     .executeTakeFirst();
   if (!inserted) return false;
-  await trx
-    .insertInto("email_outbox")
-    .values({
-      id: uuidv7(),
-      notification_id: inserted.id,
-      to_address: record.email.to,
-      subject: record.email.subject,
-      text: record.email.text,
-    })
-    .execute();
+  await queueEmail(trx, { notificationId: inserted.id }, record.email);
   return true;
 }

@@ -1,5 +1,6 @@
 /** Queries of the email outbox sender. */
 import { type Kysely, sql, type Transaction } from "kysely";
+import { v7 as uuidv7 } from "uuid";
 import type { EmailOutboxRow, NotificationsDatabase } from "./schema.js";
 
 type Trx = Transaction<NotificationsDatabase> | Kysely<NotificationsDatabase>;
@@ -69,4 +70,34 @@ export async function requeueFailedEmails(trx: Trx, maxTotalAttempts: number): P
     .returning("id")
     .execute();
   return rows.map((r) => r.id);
+}
+
+/** An email to queue, and what it is about (a notification or a digest). */
+export interface QueuedEmail {
+  to: string;
+  subject: string;
+  text: string;
+}
+
+/**
+ * Queues one email in the outbox inside the caller's transaction: it is sent (and retried) by the
+ * outbox sender once the transaction commits, never by the code that queued it.
+ */
+export async function queueEmail(
+  trx: Trx,
+  about: { notificationId: string } | { digestId: string },
+  email: QueuedEmail,
+): Promise<void> {
+  await trx
+    .insertInto("email_outbox")
+    .values({
+      id: uuidv7(),
+      ...("notificationId" in about
+        ? { notification_id: about.notificationId }
+        : { digest_id: about.digestId }),
+      to_address: email.to,
+      subject: email.subject,
+      text: email.text,
+    })
+    .execute();
 }

@@ -1,13 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { readConfig } from "../../src/config.js";
 
-const base = {
-  PORT: "8083",
-  DATABASE_URL: "postgres://postgres:pw@127.0.0.1:5432/notifications",
-  NATS_URL: "nats://127.0.0.1:4222",
-  JWKS_URL: "http://127.0.0.1:8081/.well-known/jwks.json",
-  SMTP_URL: "smtp://127.0.0.1:1025",
-};
+import { minimalEnv as base } from "../support/config.js";
 
 describe("readConfig: event consumers", () => {
   it("defaults to 5 deliveries with a 5, 15, 60, 180 s back-off", () => {
