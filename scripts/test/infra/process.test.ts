@@ -125,10 +125,13 @@ describe("spawnManaged", () => {
 describe("waitForHttpOk", () => {
   it("times out with the last connection error", async () => {
     const port = await getFreePort();
-    const error = await waitForHttpOk(`http://127.0.0.1:${port}/`, 300).catch((e: unknown) => e);
+    const error = await waitForHttpOk(`http://127.0.0.1:${port}/`, 1_000).catch((e: unknown) => e);
     expect(isInfraError(error)).toBe(true);
-    expect((error as Error).message).toBe(
-      `http://127.0.0.1:${port}/ did not answer 200 within 300 ms (last: ECONNREFUSED)`,
+    // Normally the refused connection; on a loaded machine the attempt's own timeout may fire first.
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^http://127\\.0\\.0\\.1:${port}/ did not answer 200 within 1000 ms \\(last: (ECONNREFUSED|.*timeout.*)\\)$`,
+      ),
     );
   });
 });
