@@ -36,19 +36,40 @@ export type ProductDescription = string;
  */
 export type StockLevel = number;
 /**
- * A UUID v7 (RFC 9562), lower case: unique and time-ordered. Also the message's `Nats-Msg-Id`.
- *
- * This interface was referenced by `EventPayloads`'s JSON-Schema
- * via the `definition` "EventId".
- */
-export type EventId = string;
-/**
  * An RFC 3339 timestamp in UTC.
  *
  * This interface was referenced by `EventPayloads`'s JSON-Schema
  * via the `definition` "Timestamp".
  */
 export type Timestamp = string;
+/**
+ * The review, 1 to 5000 characters.
+ *
+ * This interface was referenced by `EventPayloads`'s JSON-Schema
+ * via the `definition` "ReviewText".
+ */
+export type ReviewText = string;
+/**
+ * Stars, from 1 (worst) to 5 (best).
+ *
+ * This interface was referenced by `EventPayloads`'s JSON-Schema
+ * via the `definition` "ReviewRating".
+ */
+export type ReviewRating = number;
+/**
+ * `positive` when compound >= 0.05, `negative` when compound <= -0.05, else `neutral`.
+ *
+ * This interface was referenced by `EventPayloads`'s JSON-Schema
+ * via the `definition` "SentimentLabel".
+ */
+export type SentimentLabel = "positive" | "neutral" | "negative";
+/**
+ * A UUID v7 (RFC 9562), lower case: unique and time-ordered. Also the message's `Nats-Msg-Id`.
+ *
+ * This interface was referenced by `EventPayloads`'s JSON-Schema
+ * via the `definition` "EventId".
+ */
+export type EventId = string;
 
 /**
  * Every event subject and the shape of its `data`.
@@ -60,6 +81,10 @@ export interface EventPayloads {
   "products.product.deleted": ProductDeletedData;
   "products.stock.changed": StockChangedData;
   "products.product.back_in_stock": ProductBackInStockData;
+  "notifications.notification.created": NotificationCreatedData;
+  "products.review.created": ReviewCreatedData;
+  "ml.review.scored": ReviewScoredData;
+  "products.review.scored": ReviewSentimentStoredData;
 }
 /**
  * The `data` of `users.user.registered`.
@@ -155,6 +180,113 @@ export interface ProductBackInStockData {
   stock: number;
 }
 /**
+ * The `data` of `notifications.notification.created`: the inbox entry as the API serves it.
+ *
+ * This interface was referenced by `EventPayloads`'s JSON-Schema
+ * via the `definition` "NotificationCreatedData".
+ */
+export interface NotificationCreatedData {
+  userId: Uuid;
+  notification: Notification;
+}
+/**
+ * This interface was referenced by `EventPayloads`'s JSON-Schema
+ * via the `definition` "Notification".
+ */
+export interface Notification {
+  id: Uuid;
+  type: "back_in_stock";
+  title: string;
+  body: string;
+  productId: Uuid;
+  createdAt: Timestamp;
+  readAt: string | null;
+  [k: string]: unknown;
+}
+/**
+ * The `data` of `products.review.created`.
+ *
+ * This interface was referenced by `EventPayloads`'s JSON-Schema
+ * via the `definition` "ReviewCreatedData".
+ */
+export interface ReviewCreatedData {
+  reviewId: Uuid;
+  productId: Uuid;
+  text: ReviewText;
+  rating: ReviewRating;
+}
+/**
+ * The `data` of `ml.review.scored`: the review's scores, label and model.
+ *
+ * This interface was referenced by `EventPayloads`'s JSON-Schema
+ * via the `definition` "ReviewScoredData".
+ */
+export interface ReviewScoredData {
+  reviewId: Uuid;
+  productId: Uuid;
+  scores: SentimentScores;
+  label: SentimentLabel;
+  model: ModelRef;
+}
+/**
+ * This interface was referenced by `EventPayloads`'s JSON-Schema
+ * via the `definition` "SentimentScores".
+ */
+export interface SentimentScores {
+  /**
+   * Normalised, weighted composite score, from -1 (most negative) to +1 (most positive).
+   */
+  compound: number;
+  /**
+   * Proportion of the text that is positive.
+   */
+  positive: number;
+  /**
+   * Proportion of the text that is negative.
+   */
+  negative: number;
+  /**
+   * Proportion of the text that is neutral.
+   */
+  neutral: number;
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `EventPayloads`'s JSON-Schema
+ * via the `definition` "ModelRef".
+ */
+export interface ModelRef {
+  /**
+   * The model's name, e.g. `vader`.
+   */
+  name: string;
+  /**
+   * The model's version (for VADER, the `vaderSentiment` package's).
+   */
+  version: string;
+  [k: string]: unknown;
+}
+/**
+ * The `data` of `products.review.scored`: the review's score and the product's new figures.
+ *
+ * This interface was referenced by `EventPayloads`'s JSON-Schema
+ * via the `definition` "ReviewSentimentStoredData".
+ */
+export interface ReviewSentimentStoredData {
+  reviewId: Uuid;
+  productId: Uuid;
+  compound: number;
+  label: SentimentLabel;
+  /**
+   * The product's mean compound sentiment now, over its scored reviews.
+   */
+  averageSentiment: number;
+  /**
+   * The product's reviews now.
+   */
+  reviewCount: number;
+}
+/**
  * A message a consumer gave up on. `envelope` is the original body as received: any JSON value (possibly not a valid envelope: that may be why it was dead-lettered), or the body as a string when it was not JSON.
  *
  * This interface was referenced by `EventPayloads`'s JSON-Schema
@@ -206,7 +338,21 @@ export const STREAMS = {
       "products.product.updated",
       "products.product.deleted",
       "products.stock.changed",
-      "products.product.back_in_stock"
+      "products.product.back_in_stock",
+      "products.review.created",
+      "products.review.scored"
+    ]
+  },
+  "notifications": {
+    "name": "NOTIFICATIONS",
+    "subjects": [
+      "notifications.notification.created"
+    ]
+  },
+  "ml": {
+    "name": "ML",
+    "subjects": [
+      "ml.review.scored"
     ]
   },
   "deadletter": {
@@ -227,5 +373,17 @@ export const CONSUMERS = {
     "stream": "PRODUCTS",
     "subject": "products.product.back_in_stock",
     "service": "notifications"
+  },
+  "ml-review-scoring": {
+    "durable": "ml-review-scoring",
+    "stream": "PRODUCTS",
+    "subject": "products.review.created",
+    "service": "ml"
+  },
+  "products-review-scores": {
+    "durable": "products-review-scores",
+    "stream": "ML",
+    "subject": "ml.review.scored",
+    "service": "products"
   }
 } as const;

@@ -35,7 +35,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Get a product */
+        /**
+         * Get a product
+         * @description Cacheable: the gateway keeps the answer until an event about this product arrives, and a client revalidates with `If-None-Match` (304 while the product is unchanged).
+         */
         get: operations["getProduct"];
         put?: never;
         post?: never;
@@ -77,6 +80,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/products/{productId}/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The product's id. */
+                productId: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a product's reviews
+         * @description Newest first, with cursor pagination. Each review carries its sentiment once the ML service has scored it (`sentiment` is null until then, usually for less than a second).
+         */
+        get: operations["listProductReviews"];
+        put?: never;
+        /**
+         * Review a product
+         * @description Any signed-in user; the caller is the author. Publishes `products.review.created`: the ML service scores the text, and the review's `sentiment` and the product's `averageSentiment` follow.
+         */
+        post: operations["createProductReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -92,6 +122,10 @@ export interface components {
             stock: number;
             createdAt: components["schemas"]["Timestamp"];
             updatedAt: components["schemas"]["Timestamp"];
+            /** @description Reviews of the product. */
+            reviewCount: number;
+            /** @description Mean `compound` sentiment of the product's scored reviews, from -1 (most negative) to +1 (most positive), rounded to 4 decimals; null while none is scored. */
+            averageSentiment: number | null;
         };
         ProductPage: {
             items: components["schemas"]["Product"][];
@@ -112,6 +146,39 @@ export interface components {
         SetStockRequest: {
             /** @description The new number of units in stock. */
             quantity: number;
+        };
+        /** @description The review, 1 to 5000 characters. */
+        ReviewText: string;
+        /** @description Stars, from 1 (worst) to 5 (best). */
+        ReviewRating: number;
+        CreateReviewRequest: {
+            text: components["schemas"]["ReviewText"];
+            rating: components["schemas"]["ReviewRating"];
+        };
+        ReviewAuthor: {
+            userId: components["schemas"]["Uuid"];
+        };
+        /** @description The review text's sentiment, as the ML service scored it. */
+        ReviewSentiment: {
+            /** @description VADER's compound score, from -1 (most negative) to +1 (most positive). */
+            compound: number;
+            label: components["schemas"]["SentimentLabel"];
+            model: components["schemas"]["ModelRef"];
+            scoredAt: components["schemas"]["Timestamp"];
+        };
+        Review: {
+            id: components["schemas"]["Uuid"];
+            productId: components["schemas"]["Uuid"];
+            text: components["schemas"]["ReviewText"];
+            rating: components["schemas"]["ReviewRating"];
+            author: components["schemas"]["ReviewAuthor"];
+            /** @description Null until the ML service has scored the text. */
+            sentiment: components["schemas"]["ReviewSentiment"] | null;
+            createdAt: components["schemas"]["Timestamp"];
+        };
+        ReviewPage: {
+            items: components["schemas"]["Review"][];
+            nextCursor: components["schemas"]["NextCursor"];
         };
         /** @description Opaque cursor returned as `nextCursor` by the previous page. */
         Cursor: string;
@@ -183,8 +250,28 @@ export interface components {
             /** @description One entry per invalid field (validation problems only). */
             errors?: components["schemas"]["FieldError"][];
         };
+        /**
+         * @description `positive` when compound >= 0.05, `negative` when compound <= -0.05, else `neutral`.
+         * @enum {string}
+         */
+        SentimentLabel: "positive" | "neutral" | "negative";
+        ModelRef: {
+            /** @description The model's name, e.g. `vader`. */
+            name: string;
+            /** @description The model's version (for VADER, the `vaderSentiment` package's). */
+            version: string;
+        };
     };
     responses: {
+        /** @description The representation the client holds (`If-None-Match`) is still current (RFC 9110 section 15.4.5); no body. */
+        NotModified: {
+            headers: {
+                ETag: components["headers"]["ETag"];
+                "Cache-Control": components["headers"]["CacheControl"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
         /** @description The request is malformed or breaks the contract; `errors` names each invalid field. */
         BadRequest: {
             headers: {
@@ -266,13 +353,29 @@ export interface components {
     parameters: {
         /** @description The product's id. */
         ProductId: components["schemas"]["Uuid"];
+        /**
+         * @description Entity tags of representations the client holds (RFC 9110 section 13.1.2), or `*`: when one matches the current representation the answer is 304 without a body.
+         * @example "Xb3V0yqv7iCqkQ3s8n1f2A"
+         */
+        IfNoneMatch: string;
         /** @description Page size. */
         Limit: number;
         /** @description Cursor from a previous page's `nextCursor`. */
         Cursor: components["schemas"]["Cursor"];
     };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /**
+         * @description Strong entity tag of this representation (RFC 9110 section 8.8.3): a hash of the body, so it changes exactly when the representation does. Send it back in `If-None-Match`.
+         * @example "Xb3V0yqv7iCqkQ3s8n1f2A"
+         */
+        ETag: string;
+        /**
+         * @description `public, max-age=0, must-revalidate` (RFC 9111 section 5.2.2): any cache may store the answer but must revalidate it before each reuse, because only the gateway learns of changes (from the event stream) the moment they happen.
+         * @example public, max-age=0, must-revalidate
+         */
+        CacheControl: string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -289,7 +392,13 @@ export interface operations {
                 /** @description true for products with stock, false for those without. */
                 inStock?: boolean;
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description Entity tags of representations the client holds (RFC 9110 section 13.1.2), or `*`: when one matches the current representation the answer is 304 without a body.
+                 * @example "Xb3V0yqv7iCqkQ3s8n1f2A"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -298,6 +407,8 @@ export interface operations {
             /** @description A page of products. */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["CacheControl"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -314,7 +425,9 @@ export interface operations {
                      *           },
                      *           "stock": 12,
                      *           "createdAt": "2026-11-21T09:30:00.000Z",
-                     *           "updatedAt": "2026-11-21T09:30:00.000Z"
+                     *           "updatedAt": "2026-11-21T09:30:00.000Z",
+                     *           "reviewCount": 0,
+                     *           "averageSentiment": null
                      *         }
                      *       ],
                      *       "nextCursor": null
@@ -323,6 +436,7 @@ export interface operations {
                     "application/json": components["schemas"]["ProductPage"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
         };
     };
@@ -369,7 +483,9 @@ export interface operations {
                      *       },
                      *       "stock": 0,
                      *       "createdAt": "2026-11-21T09:30:00.000Z",
-                     *       "updatedAt": "2026-11-21T09:30:00.000Z"
+                     *       "updatedAt": "2026-11-21T09:30:00.000Z",
+                     *       "reviewCount": 0,
+                     *       "averageSentiment": null
                      *     }
                      */
                     "application/json": components["schemas"]["Product"];
@@ -383,7 +499,13 @@ export interface operations {
     getProduct: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Entity tags of representations the client holds (RFC 9110 section 13.1.2), or `*`: when one matches the current representation the answer is 304 without a body.
+                 * @example "Xb3V0yqv7iCqkQ3s8n1f2A"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /** @description The product's id. */
                 productId: components["parameters"]["ProductId"];
@@ -395,6 +517,8 @@ export interface operations {
             /** @description The product. */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["CacheControl"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -409,12 +533,15 @@ export interface operations {
                      *       },
                      *       "stock": 12,
                      *       "createdAt": "2026-11-21T09:30:00.000Z",
-                     *       "updatedAt": "2026-11-21T09:30:00.000Z"
+                     *       "updatedAt": "2026-11-21T09:30:00.000Z",
+                     *       "reviewCount": 0,
+                     *       "averageSentiment": null
                      *     }
                      */
                     "application/json": components["schemas"]["Product"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
         };
@@ -485,7 +612,9 @@ export interface operations {
                      *       },
                      *       "stock": 12,
                      *       "createdAt": "2026-11-21T09:30:00.000Z",
-                     *       "updatedAt": "2026-11-21T10:00:00.000Z"
+                     *       "updatedAt": "2026-11-21T10:00:00.000Z",
+                     *       "reviewCount": 0,
+                     *       "averageSentiment": null
                      *     }
                      */
                     "application/json": components["schemas"]["Product"];
@@ -535,7 +664,9 @@ export interface operations {
                      *       },
                      *       "stock": 25,
                      *       "createdAt": "2026-11-21T09:30:00.000Z",
-                     *       "updatedAt": "2026-11-21T10:00:00.000Z"
+                     *       "updatedAt": "2026-11-21T10:00:00.000Z",
+                     *       "reviewCount": 0,
+                     *       "averageSentiment": null
                      *     }
                      */
                     "application/json": components["schemas"]["Product"];
@@ -544,6 +675,111 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listProductReviews: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Cursor from a previous page's `nextCursor`. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /** @description The product's id. */
+                productId: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the product's reviews. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "0192f0c6-5e6f-7a81-9c83-0a1b2c3d4e5f",
+                     *           "productId": "0192f0c1-7c1a-7b3e-9f43-2d8a5c1e4b10",
+                     *           "text": "The espresso cup is lovely, but the handle is a bit small.",
+                     *           "rating": 4,
+                     *           "author": {
+                     *             "userId": "0192f0c1-7b00-7a11-8c22-3d4e5f607182"
+                     *           },
+                     *           "sentiment": {
+                     *             "compound": 0.34,
+                     *             "label": "positive",
+                     *             "model": {
+                     *               "name": "vader",
+                     *               "version": "3.3.2"
+                     *             },
+                     *             "scoredAt": "2026-11-21T09:35:00.120Z"
+                     *           },
+                     *           "createdAt": "2026-11-21T09:35:00.000Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ReviewPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    createProductReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The product's id. */
+                productId: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "text": "The espresso cup is lovely, but the handle is a bit small.",
+                 *       "rating": 4
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateReviewRequest"];
+            };
+        };
+        responses: {
+            /** @description The review was created (not scored yet). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0192f0c6-5e6f-7a81-9c83-0a1b2c3d4e5f",
+                     *       "productId": "0192f0c1-7c1a-7b3e-9f43-2d8a5c1e4b10",
+                     *       "text": "The espresso cup is lovely, but the handle is a bit small.",
+                     *       "rating": 4,
+                     *       "author": {
+                     *         "userId": "0192f0c1-7b00-7a11-8c22-3d4e5f607182"
+                     *       },
+                     *       "sentiment": null,
+                     *       "createdAt": "2026-11-21T09:35:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Review"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
         };
     };

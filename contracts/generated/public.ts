@@ -67,12 +67,56 @@ export interface paths {
         };
         /**
          * Get a user by id
-         * @description Administrators only.
+         * @description Administrators only (an access token or an API key with role `admin`).
          */
         get: operations["getUser"];
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the API keys
+         * @description Administrators only. Keys that are not revoked, newest first; never the keys themselves.
+         */
+        get: operations["listApiKeys"];
+        put?: never;
+        /**
+         * Create an API key for a service account
+         * @description Administrators only. The answer carries the key itself (`key`) this once: only a hash of it is stored, so it cannot be shown again. Send it in the `X-API-Key` header to operations that accept `apiKeyAuth`; the key acts with its `role`.
+         */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api-keys/{apiKeyId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description Administrators only. The key stops working at once at this service, and within the verification cache's lifetime (seconds) at the gateway and the other services.
+         */
+        delete: operations["revokeApiKey"];
         options?: never;
         head?: never;
         patch?: never;
@@ -132,7 +176,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Get a product */
+        /**
+         * Get a product
+         * @description Cacheable: the gateway keeps the answer until an event about this product arrives, and a client revalidates with `If-None-Match` (304 while the product is unchanged).
+         */
         get: operations["getProduct"];
         put?: never;
         post?: never;
@@ -168,6 +215,33 @@ export interface paths {
          */
         put: operations["setProductStock"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/products/{productId}/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The product's id. */
+                productId: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a product's reviews
+         * @description Newest first, with cursor pagination. Each review carries its sentiment once the ML service has scored it (`sentiment` is null until then, usually for less than a second).
+         */
+        get: operations["listProductReviews"];
+        put?: never;
+        /**
+         * Review a product
+         * @description Any signed-in user; the caller is the author. Publishes `products.review.created`: the ML service scores the text, and the review's `sentiment` and the product's `averageSentiment` follow.
+         */
+        post: operations["createProductReview"];
         delete?: never;
         options?: never;
         head?: never;
@@ -286,6 +360,103 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ml/sentiment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Score the sentiment of a text
+         * @description Any signed-in user. Deterministic: the same text always gets the same scores.
+         */
+        post: operations["analyzeSentiment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ml/sentiment:batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Score the sentiment of up to 100 texts
+         * @description Administrators only (back-office analysis, such as re-scoring stored reviews). The results
+         *     are in the order of the request's `items`, each exactly what `POST /ml/sentiment` answers
+         *     for that item.
+         */
+        post: operations["analyzeSentimentBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ml/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the sentiment models
+         * @description Public. The models this service scores with, their versions and languages. Like every operation here it takes no query parameters: any is a 400 naming it.
+         */
+        get: operations["listModels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stream my notifications live
+         * @description A Server-Sent Events stream (WHATWG HTML, section 9.2) of the caller's notifications, each
+         *     sent the moment it is created, as a `notification` event whose `data` is the
+         *     `Notification` as JSON and whose `id` is its sequence number in the NATS JetStream
+         *     `NOTIFICATIONS` stream. A `heartbeat` event (no `id`) comes every 15 seconds so that
+         *     clients and proxies can tell a quiet stream from a dead one.
+         *
+         *     Resuming: send the last `id` received as `Last-Event-ID` (EventSource does it by itself
+         *     when it reconnects); the stream first replays every notification of the caller created
+         *     after that one, in order, then goes on live — no gap and no duplicate, as long as the
+         *     stream still holds them.
+         *
+         *     Authentication: `Authorization: Bearer <token>`, like every other operation. Browsers'
+         *     `EventSource` cannot set headers, so `access_token` may carry the token in the query
+         *     instead, for this operation only. Prefer the header (the `@portico/client` `subscribe()`
+         *     uses it): a URL is more likely to be kept in browser history and proxy logs. The gateway
+         *     removes the parameter from the URL before it logs the request.
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -327,6 +498,30 @@ export interface components {
             } & {
                 [key: string]: unknown;
             })[];
+        };
+        /** @description What the key is for, e.g. the service account that uses it; no control characters. */
+        ApiKeyName: string;
+        ApiKey: {
+            id: components["schemas"]["Uuid"];
+            name: components["schemas"]["ApiKeyName"];
+            role: components["schemas"]["Role"];
+            /** @description The start of the key, which identifies it but does not authenticate. */
+            prefix: string;
+            createdAt: components["schemas"]["Timestamp"];
+            createdBy: components["schemas"]["Uuid"];
+        };
+        /** @description A new API key, with the key itself (shown only once). */
+        CreatedApiKey: components["schemas"]["ApiKey"] & {
+            /** @description The API key: `psk_`, a 16-hex-digit lookup id, `_` and 32 random bytes in base64url. Send it as `X-API-Key`. */
+            key: string;
+        };
+        CreateApiKeyRequest: {
+            name: components["schemas"]["ApiKeyName"];
+            role: components["schemas"]["Role"];
+        };
+        ApiKeyPage: {
+            items: components["schemas"]["ApiKey"][];
+            nextCursor: components["schemas"]["NextCursor"];
         };
         /**
          * Format: email
@@ -386,6 +581,10 @@ export interface components {
             /** @description One entry per invalid field (validation problems only). */
             errors?: components["schemas"]["FieldError"][];
         };
+        /** @description Opaque cursor returned as `nextCursor` by the previous page. */
+        Cursor: string;
+        /** @description Pass as `cursor` to get the next page; null on the last page. */
+        NextCursor: string | null;
         ProductName: string;
         ProductDescription: string;
         Product: {
@@ -397,6 +596,10 @@ export interface components {
             stock: number;
             createdAt: components["schemas"]["Timestamp"];
             updatedAt: components["schemas"]["Timestamp"];
+            /** @description Reviews of the product. */
+            reviewCount: number;
+            /** @description Mean `compound` sentiment of the product's scored reviews, from -1 (most negative) to +1 (most positive), rounded to 4 decimals; null while none is scored. */
+            averageSentiment: number | null;
         };
         ProductPage: {
             items: components["schemas"]["Product"][];
@@ -418,8 +621,39 @@ export interface components {
             /** @description The new number of units in stock. */
             quantity: number;
         };
-        /** @description Opaque cursor returned as `nextCursor` by the previous page. */
-        Cursor: string;
+        /** @description The review, 1 to 5000 characters. */
+        ReviewText: string;
+        /** @description Stars, from 1 (worst) to 5 (best). */
+        ReviewRating: number;
+        CreateReviewRequest: {
+            text: components["schemas"]["ReviewText"];
+            rating: components["schemas"]["ReviewRating"];
+        };
+        ReviewAuthor: {
+            userId: components["schemas"]["Uuid"];
+        };
+        /** @description The review text's sentiment, as the ML service scored it. */
+        ReviewSentiment: {
+            /** @description VADER's compound score, from -1 (most negative) to +1 (most positive). */
+            compound: number;
+            label: components["schemas"]["SentimentLabel"];
+            model: components["schemas"]["ModelRef"];
+            scoredAt: components["schemas"]["Timestamp"];
+        };
+        Review: {
+            id: components["schemas"]["Uuid"];
+            productId: components["schemas"]["Uuid"];
+            text: components["schemas"]["ReviewText"];
+            rating: components["schemas"]["ReviewRating"];
+            author: components["schemas"]["ReviewAuthor"];
+            /** @description Null until the ML service has scored the text. */
+            sentiment: components["schemas"]["ReviewSentiment"] | null;
+            createdAt: components["schemas"]["Timestamp"];
+        };
+        ReviewPage: {
+            items: components["schemas"]["Review"][];
+            nextCursor: components["schemas"]["NextCursor"];
+        };
         /** @description An amount of money in integer minor units (cents) and an ISO 4217 currency code. */
         Money: {
             /**
@@ -433,8 +667,17 @@ export interface components {
              */
             currency: string;
         };
-        /** @description Pass as `cursor` to get the next page; null on the last page. */
-        NextCursor: string | null;
+        /**
+         * @description `positive` when compound >= 0.05, `negative` when compound <= -0.05, else `neutral`.
+         * @enum {string}
+         */
+        SentimentLabel: "positive" | "neutral" | "negative";
+        ModelRef: {
+            /** @description The model's name, e.g. `vader`. */
+            name: string;
+            /** @description The model's version (for VADER, the `vaderSentiment` package's). */
+            version: string;
+        };
         SubscribeRequest: {
             productId: components["schemas"]["Uuid"];
         };
@@ -503,6 +746,102 @@ export interface components {
              */
             outcome: "applied" | "already_applied";
             replayedAt: components["schemas"]["Timestamp"];
+        };
+        /** @description The text to score, 1 to 5000 characters (Unicode code points). */
+        SentimentText: string;
+        /**
+         * @description The text's language as an ISO 639-1 code; VADER scores English only.
+         * @enum {string}
+         */
+        Language: "en";
+        SentimentRequest: {
+            text: components["schemas"]["SentimentText"];
+            /** @default en */
+            language?: components["schemas"]["Language"];
+        };
+        SentimentBatchRequest: {
+            items: components["schemas"]["SentimentRequest"][];
+        };
+        SentimentScores: {
+            /** @description Normalised, weighted composite score, from -1 (most negative) to +1 (most positive). */
+            compound: number;
+            /** @description Proportion of the text that is positive. */
+            positive: number;
+            /** @description Proportion of the text that is negative. */
+            negative: number;
+            /** @description Proportion of the text that is neutral. */
+            neutral: number;
+        };
+        SentimentResult: {
+            scores: components["schemas"]["SentimentScores"];
+            label: components["schemas"]["SentimentLabel"];
+            /** @description Words in the text as VADER splits it (whitespace-separated tokens, emoticons included). */
+            wordCount: number;
+            model: components["schemas"]["ModelRef"];
+        };
+        SentimentBatchResult: {
+            results: components["schemas"]["SentimentResult"][];
+        };
+        Model: {
+            name: string;
+            version: string;
+            description: string;
+            languages: components["schemas"]["Language"][];
+            /** @description The publication to cite when using the model. */
+            citation: string;
+        };
+        ModelList: {
+            items: components["schemas"]["Model"][];
+        };
+        /**
+         * @description An event's sequence number in its JetStream stream, in decimal: increasing, never reused.
+         * @example 42
+         */
+        EventSequence: string;
+        /** @description One Server-Sent Event of `GET /events`, by its `event` field. */
+        StreamEvent: components["schemas"]["NotificationStreamEvent"] | components["schemas"]["HeartbeatStreamEvent"];
+        /** @description A notification was added to the caller's inbox. */
+        NotificationStreamEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            event: "notification";
+            id: components["schemas"]["EventSequence"];
+            data: components["schemas"]["Notification"];
+        };
+        /** @description The stream is alive; sent every 15 seconds, without an `id`. */
+        HeartbeatStreamEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            event: "heartbeat";
+            data: components["schemas"]["Heartbeat"];
+        };
+        /** @description One Server-Sent Event of `GET /events` as it is sent (WHATWG HTML, section 9.2): its `data` field is text, the JSON of the payload. `StreamEvent` is the same event with `data` parsed, as clients hand it on. */
+        StreamEventFrame: components["schemas"]["NotificationStreamFrame"] | components["schemas"]["HeartbeatStreamFrame"];
+        /** @description `NotificationStreamEvent` as sent: `data` is the notification's JSON. */
+        NotificationStreamFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            event: "notification";
+            id: components["schemas"]["EventSequence"];
+            data: string;
+        };
+        /** @description `HeartbeatStreamEvent` as sent: `data` is the heartbeat's JSON. */
+        HeartbeatStreamFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            event: "heartbeat";
+            data: string;
+        };
+        Heartbeat: {
+            at: components["schemas"]["Timestamp"];
         };
     };
     responses: {
@@ -599,6 +938,15 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The representation the client holds (`If-None-Match`) is still current (RFC 9110 section 15.4.5); no body. */
+        NotModified: {
+            headers: {
+                ETag: components["headers"]["ETag"];
+                "Cache-Control": components["headers"]["CacheControl"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
         /** @description The request is valid but names something that does not exist or cannot be used. */
         UnprocessableContent: {
             headers: {
@@ -633,15 +981,31 @@ export interface components {
         };
     };
     parameters: {
-        /** @description The product's id. */
-        ProductId: components["schemas"]["Uuid"];
         /** @description Page size. */
         Limit: number;
         /** @description Cursor from a previous page's `nextCursor`. */
         Cursor: components["schemas"]["Cursor"];
+        /** @description The product's id. */
+        ProductId: components["schemas"]["Uuid"];
+        /**
+         * @description Entity tags of representations the client holds (RFC 9110 section 13.1.2), or `*`: when one matches the current representation the answer is 304 without a body.
+         * @example "Xb3V0yqv7iCqkQ3s8n1f2A"
+         */
+        IfNoneMatch: string;
     };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /**
+         * @description Strong entity tag of this representation (RFC 9110 section 8.8.3): a hash of the body, so it changes exactly when the representation does. Send it back in `If-None-Match`.
+         * @example "Xb3V0yqv7iCqkQ3s8n1f2A"
+         */
+        ETag: string;
+        /**
+         * @description `public, max-age=0, must-revalidate` (RFC 9111 section 5.2.2): any cache may store the answer but must revalidate it before each reuse, because only the gateway learns of changes (from the event stream) the moment they happen.
+         * @example public, max-age=0, must-revalidate
+         */
+        CacheControl: string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -807,6 +1171,120 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
+    listApiKeys: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Cursor from a previous page's `nextCursor`. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of API keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "0192f0c1-9a2b-7c3d-8e4f-5a6b7c8d9e0f",
+                     *           "name": "stock-sync",
+                     *           "role": "admin",
+                     *           "prefix": "psk_3f9a1c2b7d4e6f80",
+                     *           "createdAt": "2026-11-21T09:30:00.000Z",
+                     *           "createdBy": "0192f0c1-7c1a-7b3e-9f43-2d8a5c1e4b10"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKeyPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "stock-sync",
+                 *       "role": "admin"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateApiKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description The key was created; `key` is shown only in this answer. */
+            201: {
+                headers: {
+                    /** @description Always `no-store`, so no cache keeps the key. */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0192f0c1-9a2b-7c3d-8e4f-5a6b7c8d9e0f",
+                     *       "name": "stock-sync",
+                     *       "role": "admin",
+                     *       "prefix": "psk_3f9a1c2b7d4e6f80",
+                     *       "createdAt": "2026-11-21T09:30:00.000Z",
+                     *       "createdBy": "0192f0c1-7c1a-7b3e-9f43-2d8a5c1e4b10",
+                     *       "key": "psk_3f9a1c2b7d4e6f80_kq3vXw9yZ1bC2dE3fG4hI5jK6lM7nO8pQ9rS0tU1vW2"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CreatedApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The API key's id. */
+                apiKeyId: components["schemas"]["Uuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key is revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
     getJwks: {
         parameters: {
             query?: never;
@@ -854,7 +1332,13 @@ export interface operations {
                 /** @description true for products with stock, false for those without. */
                 inStock?: boolean;
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description Entity tags of representations the client holds (RFC 9110 section 13.1.2), or `*`: when one matches the current representation the answer is 304 without a body.
+                 * @example "Xb3V0yqv7iCqkQ3s8n1f2A"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -863,6 +1347,8 @@ export interface operations {
             /** @description A page of products. */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["CacheControl"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -879,7 +1365,9 @@ export interface operations {
                      *           },
                      *           "stock": 12,
                      *           "createdAt": "2026-11-21T09:30:00.000Z",
-                     *           "updatedAt": "2026-11-21T09:30:00.000Z"
+                     *           "updatedAt": "2026-11-21T09:30:00.000Z",
+                     *           "reviewCount": 0,
+                     *           "averageSentiment": null
                      *         }
                      *       ],
                      *       "nextCursor": null
@@ -888,6 +1376,7 @@ export interface operations {
                     "application/json": components["schemas"]["ProductPage"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
         };
     };
@@ -934,7 +1423,9 @@ export interface operations {
                      *       },
                      *       "stock": 0,
                      *       "createdAt": "2026-11-21T09:30:00.000Z",
-                     *       "updatedAt": "2026-11-21T09:30:00.000Z"
+                     *       "updatedAt": "2026-11-21T09:30:00.000Z",
+                     *       "reviewCount": 0,
+                     *       "averageSentiment": null
                      *     }
                      */
                     "application/json": components["schemas"]["Product"];
@@ -948,7 +1439,13 @@ export interface operations {
     getProduct: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Entity tags of representations the client holds (RFC 9110 section 13.1.2), or `*`: when one matches the current representation the answer is 304 without a body.
+                 * @example "Xb3V0yqv7iCqkQ3s8n1f2A"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /** @description The product's id. */
                 productId: components["parameters"]["ProductId"];
@@ -960,6 +1457,8 @@ export interface operations {
             /** @description The product. */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["CacheControl"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -974,12 +1473,15 @@ export interface operations {
                      *       },
                      *       "stock": 12,
                      *       "createdAt": "2026-11-21T09:30:00.000Z",
-                     *       "updatedAt": "2026-11-21T09:30:00.000Z"
+                     *       "updatedAt": "2026-11-21T09:30:00.000Z",
+                     *       "reviewCount": 0,
+                     *       "averageSentiment": null
                      *     }
                      */
                     "application/json": components["schemas"]["Product"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
         };
@@ -1050,7 +1552,9 @@ export interface operations {
                      *       },
                      *       "stock": 12,
                      *       "createdAt": "2026-11-21T09:30:00.000Z",
-                     *       "updatedAt": "2026-11-21T10:00:00.000Z"
+                     *       "updatedAt": "2026-11-21T10:00:00.000Z",
+                     *       "reviewCount": 0,
+                     *       "averageSentiment": null
                      *     }
                      */
                     "application/json": components["schemas"]["Product"];
@@ -1100,7 +1604,9 @@ export interface operations {
                      *       },
                      *       "stock": 25,
                      *       "createdAt": "2026-11-21T09:30:00.000Z",
-                     *       "updatedAt": "2026-11-21T10:00:00.000Z"
+                     *       "updatedAt": "2026-11-21T10:00:00.000Z",
+                     *       "reviewCount": 0,
+                     *       "averageSentiment": null
                      *     }
                      */
                     "application/json": components["schemas"]["Product"];
@@ -1109,6 +1615,111 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listProductReviews: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Cursor from a previous page's `nextCursor`. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /** @description The product's id. */
+                productId: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the product's reviews. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "0192f0c6-5e6f-7a81-9c83-0a1b2c3d4e5f",
+                     *           "productId": "0192f0c1-7c1a-7b3e-9f43-2d8a5c1e4b10",
+                     *           "text": "The espresso cup is lovely, but the handle is a bit small.",
+                     *           "rating": 4,
+                     *           "author": {
+                     *             "userId": "0192f0c1-7b00-7a11-8c22-3d4e5f607182"
+                     *           },
+                     *           "sentiment": {
+                     *             "compound": 0.34,
+                     *             "label": "positive",
+                     *             "model": {
+                     *               "name": "vader",
+                     *               "version": "3.3.2"
+                     *             },
+                     *             "scoredAt": "2026-11-21T09:35:00.120Z"
+                     *           },
+                     *           "createdAt": "2026-11-21T09:35:00.000Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ReviewPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    createProductReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The product's id. */
+                productId: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "text": "The espresso cup is lovely, but the handle is a bit small.",
+                 *       "rating": 4
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateReviewRequest"];
+            };
+        };
+        responses: {
+            /** @description The review was created (not scored yet). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0192f0c6-5e6f-7a81-9c83-0a1b2c3d4e5f",
+                     *       "productId": "0192f0c1-7c1a-7b3e-9f43-2d8a5c1e4b10",
+                     *       "text": "The espresso cup is lovely, but the handle is a bit small.",
+                     *       "rating": 4,
+                     *       "author": {
+                     *         "userId": "0192f0c1-7b00-7a11-8c22-3d4e5f607182"
+                     *       },
+                     *       "sentiment": null,
+                     *       "createdAt": "2026-11-21T09:35:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Review"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
         };
     };
@@ -1421,6 +2032,213 @@ export interface operations {
                      *       "detail": "users.query.getUserContact: no responders"
                      *     }
                      */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    analyzeSentiment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "text": "The espresso cup is lovely, but the handle is a bit small.",
+                 *       "language": "en"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SentimentRequest"];
+            };
+        };
+        responses: {
+            /** @description The text's sentiment. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "scores": {
+                     *         "compound": 0.34,
+                     *         "positive": 0.179,
+                     *         "negative": 0,
+                     *         "neutral": 0.821
+                     *       },
+                     *       "label": "positive",
+                     *       "wordCount": 12,
+                     *       "model": {
+                     *         "name": "vader",
+                     *         "version": "3.3.2"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SentimentResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    analyzeSentimentBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "items": [
+                 *         {
+                 *           "text": "The book was good."
+                 *         },
+                 *         {
+                 *           "text": "Today SUX!"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["SentimentBatchRequest"];
+            };
+        };
+        responses: {
+            /** @description One result per item, in the request's order. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "results": [
+                     *         {
+                     *           "scores": {
+                     *             "compound": 0.4404,
+                     *             "positive": 0.492,
+                     *             "negative": 0,
+                     *             "neutral": 0.508
+                     *           },
+                     *           "label": "positive",
+                     *           "wordCount": 4,
+                     *           "model": {
+                     *             "name": "vader",
+                     *             "version": "3.3.2"
+                     *           }
+                     *         },
+                     *         {
+                     *           "scores": {
+                     *             "compound": -0.5461,
+                     *             "positive": 0,
+                     *             "negative": 0.779,
+                     *             "neutral": 0.221
+                     *           },
+                     *           "label": "negative",
+                     *           "wordCount": 2,
+                     *           "model": {
+                     *             "name": "vader",
+                     *             "version": "3.3.2"
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SentimentBatchResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    listModels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every model. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "name": "vader",
+                     *           "version": "3.3.2",
+                     *           "description": "Lexicon and rule-based sentiment analysis attuned to social media text.",
+                     *           "languages": [
+                     *             "en"
+                     *           ],
+                     *           "citation": "Hutto, C.J. & Gilbert, E.E. (2014). VADER: A Parsimonious Rule-based Model for Sentiment Analysis of Social Media Text. ICWSM-14."
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ModelList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /** @description The bearer token, for clients that cannot set the `Authorization` header (browser `EventSource`); ignored when the header is present. */
+                access_token?: string;
+            };
+            header?: {
+                /** @description The `id` of the last event received; the stream resumes after it. */
+                "Last-Event-ID"?: components["schemas"]["EventSequence"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream, open until the client disconnects. Each event is one of `StreamEvent`: the `event` field names it, `data` holds the JSON shown, `id` (on `notification` events only) is what to send back as `Last-Event-ID`. */
+            200: {
+                headers: {
+                    /** @description `no-cache`: an event stream is never stored. */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example retry: 3000
+                     *
+                     *     event: notification
+                     *     id: 42
+                     *     data: {"id":"0192f0c3-2222-7b3e-9f43-2d8a5c1e4b10","type":"back_in_stock","title":"Espresso cup is back in stock","body":"Espresso cup is back in stock (25 available).","productId":"0192f0c1-7c1a-7b3e-9f43-2d8a5c1e4b10","createdAt":"2026-11-21T10:00:00.000Z","readAt":null}
+                     *
+                     *     event: heartbeat
+                     *     data: {"at":"2026-11-21T10:00:15.000Z"}
+                     */
+                    "text/event-stream": components["schemas"]["StreamEventFrame"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The request line and headers are larger than the gateway accepts (16 KiB), e.g. an `access_token` of thousands of non-ASCII characters, percent-encoded. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };

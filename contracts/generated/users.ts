@@ -67,12 +67,56 @@ export interface paths {
         };
         /**
          * Get a user by id
-         * @description Administrators only.
+         * @description Administrators only (an access token or an API key with role `admin`).
          */
         get: operations["getUser"];
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the API keys
+         * @description Administrators only. Keys that are not revoked, newest first; never the keys themselves.
+         */
+        get: operations["listApiKeys"];
+        put?: never;
+        /**
+         * Create an API key for a service account
+         * @description Administrators only. The answer carries the key itself (`key`) this once: only a hash of it is stored, so it cannot be shown again. Send it in the `X-API-Key` header to operations that accept `apiKeyAuth`; the key acts with its `role`.
+         */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api-keys/{apiKeyId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description Administrators only. The key stops working at once at this service, and within the verification cache's lifetime (seconds) at the gateway and the other services.
+         */
+        delete: operations["revokeApiKey"];
         options?: never;
         head?: never;
         patch?: never;
@@ -140,6 +184,30 @@ export interface components {
                 [key: string]: unknown;
             })[];
         };
+        /** @description What the key is for, e.g. the service account that uses it; no control characters. */
+        ApiKeyName: string;
+        ApiKey: {
+            id: components["schemas"]["Uuid"];
+            name: components["schemas"]["ApiKeyName"];
+            role: components["schemas"]["Role"];
+            /** @description The start of the key, which identifies it but does not authenticate. */
+            prefix: string;
+            createdAt: components["schemas"]["Timestamp"];
+            createdBy: components["schemas"]["Uuid"];
+        };
+        /** @description A new API key, with the key itself (shown only once). */
+        CreatedApiKey: components["schemas"]["ApiKey"] & {
+            /** @description The API key: `psk_`, a 16-hex-digit lookup id, `_` and 32 random bytes in base64url. Send it as `X-API-Key`. */
+            key: string;
+        };
+        CreateApiKeyRequest: {
+            name: components["schemas"]["ApiKeyName"];
+            role: components["schemas"]["Role"];
+        };
+        ApiKeyPage: {
+            items: components["schemas"]["ApiKey"][];
+            nextCursor: components["schemas"]["NextCursor"];
+        };
         /**
          * Format: email
          * @example ada@example.com
@@ -198,6 +266,10 @@ export interface components {
             /** @description One entry per invalid field (validation problems only). */
             errors?: components["schemas"]["FieldError"][];
         };
+        /** @description Opaque cursor returned as `nextCursor` by the previous page. */
+        Cursor: string;
+        /** @description Pass as `cursor` to get the next page; null on the last page. */
+        NextCursor: string | null;
     };
     responses: {
         /** @description The request is malformed or breaks the contract; `errors` names each invalid field. */
@@ -294,7 +366,12 @@ export interface components {
             };
         };
     };
-    parameters: never;
+    parameters: {
+        /** @description Page size. */
+        Limit: number;
+        /** @description Cursor from a previous page's `nextCursor`. */
+        Cursor: components["schemas"]["Cursor"];
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;
@@ -455,6 +532,120 @@ export interface operations {
                      */
                     "application/json": components["schemas"]["User"];
                 };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Cursor from a previous page's `nextCursor`. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of API keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "0192f0c1-9a2b-7c3d-8e4f-5a6b7c8d9e0f",
+                     *           "name": "stock-sync",
+                     *           "role": "admin",
+                     *           "prefix": "psk_3f9a1c2b7d4e6f80",
+                     *           "createdAt": "2026-11-21T09:30:00.000Z",
+                     *           "createdBy": "0192f0c1-7c1a-7b3e-9f43-2d8a5c1e4b10"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKeyPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "stock-sync",
+                 *       "role": "admin"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateApiKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description The key was created; `key` is shown only in this answer. */
+            201: {
+                headers: {
+                    /** @description Always `no-store`, so no cache keeps the key. */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0192f0c1-9a2b-7c3d-8e4f-5a6b7c8d9e0f",
+                     *       "name": "stock-sync",
+                     *       "role": "admin",
+                     *       "prefix": "psk_3f9a1c2b7d4e6f80",
+                     *       "createdAt": "2026-11-21T09:30:00.000Z",
+                     *       "createdBy": "0192f0c1-7c1a-7b3e-9f43-2d8a5c1e4b10",
+                     *       "key": "psk_3f9a1c2b7d4e6f80_kq3vXw9yZ1bC2dE3fG4hI5jK6lM7nO8pQ9rS0tU1vW2"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CreatedApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The API key's id. */
+                apiKeyId: components["schemas"]["Uuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key is revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 
+export type * as GatewayApi from "../generated/gateway.js";
 export type * as NotificationsApi from "../generated/notifications.js";
 export type * as ProductsApi from "../generated/products.js";
 export type * as PublicApi from "../generated/public.js";
@@ -15,8 +16,11 @@ export * from "./queries.js";
 export const SERVICE_NAMES = ["users", "products", "notifications"] as const;
 /** A service that owns an HTTP contract. */
 export type ServiceName = (typeof SERVICE_NAMES)[number];
-/** A bundled document: a service's contract or the public API (all services, via the gateway). */
-export type ContractName = ServiceName | "public";
+/**
+ * A bundled document: a service's contract, the gateway's own operations (`contracts/gateway.yaml`),
+ * or the public API (all of them, via the gateway).
+ */
+export type ContractName = ServiceName | "gateway" | "public";
 
 const cache = new Map<ContractName, Record<string, unknown>>();
 

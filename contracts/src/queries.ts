@@ -10,6 +10,14 @@ export interface QueryContracts {
     request: { userId: string };
     reply: { id: string; email: string; name: string } | null;
   };
+  /**
+   * Verifies a service account's API key (the `X-API-Key` header of `apiKeyAuth`): the key's id,
+   * name and role when it is valid and not revoked, else null.
+   */
+  "users.query.verifyApiKey": {
+    request: { apiKey: string };
+    reply: { apiKeyId: string; name: string; role: "user" | "admin" } | null;
+  };
   "products.query.getProduct": {
     request: { productId: string };
     reply: { id: string; name: string; stock: number } | null;

@@ -6,6 +6,8 @@
 import { loadContract } from "@portico/contracts";
 import { baseConfigShape, loadConfig } from "@portico/kit";
 import { z } from "zod";
+import { edgeConfigShape } from "./edge-config.js";
+import { liveConfigShape } from "./live-config.js";
 import { contractServices, parseUpstreamList, upstreamEnvVar } from "./routes.js";
 
 /** A comma-separated list of absolute http(s) URLs, as trimmed strings in the given order. */
@@ -44,6 +46,23 @@ export const gatewayConfigShape = {
   UPSTREAM_UNHEALTHY_AFTER: positiveInt().default(2),
   /** Consecutive passed checks after which an unhealthy instance is balanced to again. */
   UPSTREAM_HEALTHY_AFTER: positiveInt().default(2),
+  /**
+   * Retries of a failed upstream attempt: of idempotent requests after a 502/503/504 or a broken
+   * connection, of any request whose connection was refused. 0 disables them.
+   */
+  UPSTREAM_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+  /** Back-off before the first retry, in ms; doubled for each next one (with jitter). */
+  UPSTREAM_RETRY_BASE_MS: positiveInt().default(100),
+  /** Longest back-off between two attempts, in ms. */
+  UPSTREAM_RETRY_MAX_MS: positiveInt().default(1_000),
+  /** Consecutive failed exchanges (502/503/504, timeout, broken connection) that open a breaker. */
+  UPSTREAM_BREAKER_FAILURES: positiveInt().default(5),
+  /** How long an open breaker answers 503 before it lets a trial request through, in ms. */
+  UPSTREAM_BREAKER_HALF_OPEN_MS: positiveInt().default(10_000),
+  // NATS, API keys, rate limits, request timeout, CORS, trusted proxies: see edge-config.ts.
+  ...edgeConfigShape,
+  // The product cache and the event stream: see live-config.ts.
+  ...liveConfigShape,
 };
 
 type ParsedGatewayEnv = z.infer<z.ZodObject<typeof gatewayConfigShape>>;
@@ -81,5 +100,11 @@ export function loadGatewayConfig(
     services.map((service) => [service, parsed[upstreamEnvVar(service)] as string[]]),
   );
   const publicUrl = (parsed.PUBLIC_URL ?? `http://127.0.0.1:${parsed.PORT}`).replace(/\/+$/, "");
+  if (parsed.RATE_LIMIT_STORE === "nats" && !parsed.NATS_URL) {
+    const message = "Invalid configuration:\n  RATE_LIMIT_STORE: nats needs NATS_URL";
+    if (options.exit === false) throw new Error(message);
+    process.stderr.write(`${message}\nSee .env.example for every variable.\n`);
+    process.exit(1);
+  }
   return { ...parsed, PUBLIC_URL: publicUrl, upstreams };
 }

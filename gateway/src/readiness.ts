@@ -2,10 +2,14 @@
  * Health of the gateway. `GET /healthz`: the process is up. `GET /readyz`: it can serve traffic —
  * every upstream service has at least one healthy instance (as the active checks last saw it) and
  * a JWK Set to verify tokens with answers. The body lists each upstream's instances by their
- * position in `<SERVICE>_URL` (not their address: `/readyz` is public) with state and reason.
+ * position in `<SERVICE>_URL` (not their address: `/readyz` is public) with state and reason, and
+ * each upstream's circuit breaker state. An open breaker does not make the gateway unready: it
+ * already answers that service's requests with a fast 503, and pulling every gateway instance out
+ * of the load balancer for one failing service would fail the other services' requests too.
  */
 import express from "express";
 import { PROBE_TIMEOUT_MS, probe } from "./probe.js";
+import type { BreakerState } from "./resilience.js";
 import type { InstanceState, UpstreamPool } from "./upstream-pool.js";
 
 /** One instance in the `/readyz` body. */
@@ -24,6 +28,8 @@ export interface ReadinessReport {
   checks: Record<string, string>;
   /** Every instance of every upstream service. */
   upstreams: Record<string, InstanceReport[]>;
+  /** The circuit breaker state of each upstream service (when the gateway has breakers). */
+  breakers?: Record<string, BreakerState>;
 }
 
 /** The state of each instance of `pool`, for `/readyz`. */
@@ -65,12 +71,15 @@ export async function probeAny(urls: readonly string[], timeoutMs = PROBE_TIMEOU
  * @param pools the instances of each upstream service.
  * @param jwksUrls the JWK Set URLs tokens are verified with.
  * @param firstChecks resolves once every instance has been checked once; `/readyz` waits for it.
+ * @param timeoutMs deadline of the JWK Set probe, in ms.
+ * @param breakers each upstream service's circuit breaker, by service name.
  */
 export function healthRoutes(
   pools: readonly UpstreamPool[],
   jwksUrls: readonly string[],
   firstChecks: Promise<void>,
   timeoutMs = PROBE_TIMEOUT_MS,
+  breakers?: ReadonlyMap<string, { state(): BreakerState }>,
 ): express.Router {
   const router = express.Router();
   router.get("/healthz", (_req, res) => {
@@ -93,6 +102,11 @@ export function healthRoutes(
     checks.jwks = jwks;
     const ready = Object.values(checks).every((check) => check === "ok");
     const report: ReadinessReport = { status: ready ? "ready" : "not ready", checks, upstreams };
+    if (breakers) {
+      report.breakers = Object.fromEntries(
+        [...breakers].map(([service, breaker]) => [service, breaker.state()]),
+      );
+    }
     res.status(ready ? 200 : 503).json(report);
   });
   return router;

@@ -11,6 +11,12 @@ const OPERATION_METHODS = ["get", "put", "post", "delete", "options", "head", "p
 /** The extension naming the service that owns an operation. */
 export const SERVICE_EXTENSION = "x-portico-service";
 
+/**
+ * The owner of the operations the gateway serves itself (`contracts/gateway.yaml`, e.g.
+ * `GET /events`): they are routed to local handlers, never proxied, and need no `<SERVICE>_URL`.
+ */
+export const LOCAL_SERVICE = "gateway";
+
 /** One operation of the public API and the upstream that serves it. */
 export interface Route {
   /** Upper-case HTTP method, e.g. `POST`. */
@@ -18,9 +24,12 @@ export interface Route {
   /** OpenAPI path template, e.g. `/products/{productId}`. */
   template: string;
   operationId: string;
-  /** Owning service, from `x-portico-service`. */
+  /** Owning service, from `x-portico-service` ({@link LOCAL_SERVICE}: served by the gateway). */
   service: string;
-  /** Base URL of each instance of the owning service (the request path is appended to it). */
+  /**
+   * Base URL of each instance of the owning service (the request path is appended to it); empty
+   * for a local operation.
+   */
   upstreams: readonly URL[];
 }
 
@@ -67,7 +76,8 @@ function operationsOf(contract: Record<string, unknown>): OperationEntry[] {
 }
 
 /**
- * The distinct services that own operations of `contract`, in document order.
+ * The distinct upstream services that own operations of `contract`, in document order (the
+ * gateway's own operations, {@link LOCAL_SERVICE}, are not proxied and so not listed).
  * @throws Error naming every operation without `x-portico-service`.
  */
 export function contractServices(contract: Record<string, unknown>): string[] {
@@ -78,7 +88,8 @@ export function contractServices(contract: Record<string, unknown>): string[] {
       `Operations without ${SERVICE_EXTENSION}: ${orphans.map((op) => op.operationId).join(", ")}`,
     );
   }
-  return [...new Set(operations.map((op) => op.service as string))];
+  const services = operations.map((op) => op.service as string);
+  return [...new Set(services.filter((service) => service !== LOCAL_SERVICE))];
 }
 
 /** Upstream instances of one service as given: a URL, a comma-separated list, or an array. */
@@ -138,7 +149,7 @@ export function compileRouteTable(
     template: op.template,
     operationId: op.operationId,
     service: op.service as string,
-    upstreams: urls.get(op.service as string) as readonly URL[],
+    upstreams: urls.get(op.service as string) ?? [],
   }));
   const byKey = new Map(routes.map((route) => [`${route.method} ${route.template}`, route]));
   return {

@@ -8,6 +8,7 @@ import {
   spawnManaged,
   waitForProcessReady,
 } from "./infra/process.js";
+import { ensureMlEnv, ML_DIR, venvBin } from "./ml-env.js";
 import { repoRoot } from "./paths.js";
 
 /** `NODE_ENV` values the services accept. */
@@ -51,6 +52,11 @@ export interface ProcessSpec {
   command(context: SystemContext): { command: string; args: string[] };
   /** The row's environment; `self` is the row being started (a replica's own name and port). */
   env(context: SystemContext, self: ProcessSpec): Record<string, string>;
+  /**
+   * Makes the row runnable before anything starts (once per table, whatever the replicas), e.g.
+   * creates the ML service's Python environment. Throws to abort the start-up.
+   */
+  prepare?: () => Promise<void>;
 }
 
 /** Port distance between replicas of one row: products 8082, 8182, 8282, ... */
@@ -165,6 +171,29 @@ export const SYSTEM_PROCESSES: readonly ProcessSpec[] = [
     MAIL_FROM: "Portico <no-reply@portico.local>",
   })),
   {
+    // The Python ML service (FastAPI on uvicorn), from its virtual environment (created on the
+    // first start); no database. Every instance shares its durable JetStream consumer.
+    name: "ml",
+    kind: "service",
+    replicable: true,
+    defaultPort: 8084,
+    stage: 1,
+    readyPath: "/readyz",
+    prepare: () => ensureMlEnv({ log: (line) => process.stdout.write(`ml: ${line}\n`) }),
+    command: () => ({ command: venvBin("python"), args: ["-m", "app"] }),
+    env: (context, self) => ({
+      NODE_ENV: context.nodeEnv,
+      PORT: String(context.ports[self.name]),
+      HOST: context.host,
+      LOG_LEVEL: context.logLevel,
+      NATS_URL: context.natsUrl,
+      JWKS_URL: jwksUrls(context)[0] ?? "",
+      // `-m app` from any working directory; logs reach the orchestrator line by line.
+      PYTHONPATH: ML_DIR,
+      PYTHONUNBUFFERED: "1",
+    }),
+  },
+  {
     name: "gateway",
     kind: "gateway",
     defaultPort: 8080,
@@ -178,6 +207,13 @@ export const SYSTEM_PROCESSES: readonly ProcessSpec[] = [
       LOG_LEVEL: context.logLevel,
       // Every users instance: the gateway tries them in order.
       JWKS_URL: jwksUrls(context).join(","),
+      // The live side: GET /events and the product cache's invalidation (and API-key checks).
+      NATS_URL: context.natsUrl,
+      // Test runs send far more requests a minute than any client would: limits out of the way
+      // (the gateway's own tests exercise them).
+      ...(context.nodeEnv === "test"
+        ? { RATE_LIMIT_MAX: "1000000000", RATE_LIMIT_ANONYMOUS_MAX: "1000000000" }
+        : {}),
       ...Object.fromEntries(
         [
           ...new Set(
@@ -326,6 +362,9 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
   for (const env of envs.values()) for (const key of Object.keys(env)) managed.add(key);
   const inherited = inheritedEnv(managed);
 
+  // Once per row: its replicas share the function.
+  const prepares = new Set(processes.flatMap((spec) => (spec.prepare ? [spec.prepare] : [])));
+  for (const prepare of prepares) await prepare();
   for (const spec of processes) {
     const port = ports[spec.name] ?? spec.defaultPort;
     if (!(await isPortFree(port, host))) {

@@ -15,6 +15,7 @@ import { gatewayConfigShape } from "../../gateway/src/config.js";
 import { notificationsConfigShape } from "../../services/notifications/src/config.js";
 import { productsConfigShape } from "../../services/products/src/config.js";
 import { loadUsersConfig, usersConfigShape } from "../../services/users/src/config.js";
+import { mlConfigProblems, mlConfigShape } from "./ml-config.js";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -85,9 +86,9 @@ describe("compose.yaml", () => {
     expect(valid).toBe(true);
   });
 
-  it("builds every Node service and the gateway from an existing Dockerfile", () => {
+  it("builds every service and the gateway from an existing Dockerfile", () => {
     expect(built.map(([name]) => name).sort()).toEqual(
-      ["gateway", "notifications", "products", "users"].sort(),
+      ["gateway", "ml", "notifications", "products", "users"].sort(),
     );
     for (const [, service] of built) {
       const build = service.build as { context: string; dockerfile: string };
@@ -119,11 +120,17 @@ describe("compose.yaml", () => {
 });
 
 describe("compose.yaml environment", () => {
-  const upstreams = { USERS_URL: z.url(), PRODUCTS_URL: z.url(), NOTIFICATIONS_URL: z.url() };
+  const upstreams = {
+    USERS_URL: z.url(),
+    PRODUCTS_URL: z.url(),
+    NOTIFICATIONS_URL: z.url(),
+    ML_URL: z.url(),
+  };
   const shapes: Record<string, z.ZodRawShape> = {
     users: usersConfigShape,
     products: productsConfigShape,
     notifications: notificationsConfigShape,
+    ml: mlConfigShape,
     gateway: { ...gatewayConfigShape, ...upstreams },
   };
 
@@ -138,6 +145,13 @@ describe("compose.yaml environment", () => {
     const env = compose.services[name]?.environment ?? {};
     const result = z.object(shapes[name] as z.ZodRawShape).safeParse(env);
     expect(result.error?.issues ?? []).toEqual([]);
+  });
+
+  it("gives ml a configuration the Python service accepts, as an unprivileged image", () => {
+    expect(mlConfigProblems(compose.services.ml?.environment ?? {})).toBe("");
+    const dockerfile = readFileSync(join(root, "services/ml/Dockerfile"), "utf8");
+    expect(dockerfile).toMatch(/^FROM python:3\.11-slim\S* AS runtime$/m);
+    expect(dockerfile).toMatch(/^USER ml$/m);
   });
 
   it("gives users the signing key production requires", () => {

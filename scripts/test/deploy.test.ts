@@ -25,6 +25,7 @@ import { contractServices, upstreamEnvVar } from "../../gateway/src/routes.js";
 import { notificationsConfigShape } from "../../services/notifications/src/config.js";
 import { productsConfigShape } from "../../services/products/src/config.js";
 import { loadUsersConfig, usersConfigShape } from "../../services/users/src/config.js";
+import { mlConfigProblems, mlConfigShape } from "./ml-config.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const k8sDir = join(root, "deploy", "k8s");
@@ -107,6 +108,7 @@ const SERVICES: Record<string, { shape: z.ZodRawShape; port: number; readyPath: 
   users: { shape: usersConfigShape, port: 8081, readyPath: "/readyz" },
   products: { shape: productsConfigShape, port: 8082, readyPath: "/readyz" },
   notifications: { shape: notificationsConfigShape, port: 8083, readyPath: "/readyz" },
+  ml: { shape: mlConfigShape, port: 8084, readyPath: "/readyz" },
   gateway: {
     shape: {
       ...gatewayConfigShape,
@@ -239,7 +241,13 @@ describe.each(Object.entries(SERVICES))("the %s Deployment", (name, service) => 
   it("runs the image its Dockerfile builds, at the package's version, on the port it exposes", () => {
     const folder = name === "gateway" ? "gateway" : `services/${name}`;
     const dockerfile = readFileSync(join(root, folder, "Dockerfile"), "utf8");
-    const version = JSON.parse(readFileSync(join(root, folder, "package.json"), "utf8")).version;
+    // The Python service's version is in its pyproject.toml, the others' in package.json.
+    const version =
+      name === "ml"
+        ? /^version = "([^"]+)"$/m.exec(
+            readFileSync(join(root, folder, "pyproject.toml"), "utf8"),
+          )?.[1]
+        : JSON.parse(readFileSync(join(root, folder, "package.json"), "utf8")).version;
 
     expect(dockerfile).toContain(`-t portico/${name} `);
     expect(container.image).toBe(`portico/${name}:${version}`);
@@ -288,6 +296,10 @@ describe("configuration across the manifests", () => {
 
   it("keeps secrets out of the ConfigMap", () => {
     expect(Object.keys(data).filter((key) => SECRET_VARIABLES.has(key))).toEqual([]);
+  });
+
+  it("gives ml a configuration the Python service accepts", () => {
+    expect(mlConfigProblems(resolvedEnv(deploymentOf("ml").container))).toBe("");
   });
 
   it("gives users the signing key production requires", () => {

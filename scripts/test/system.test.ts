@@ -40,7 +40,7 @@ describe("withReplicas", () => {
     expect(withReplicas(SYSTEM_PROCESSES, 1)).toEqual([...SYSTEM_PROCESSES]);
   });
 
-  it("copies every TypeScript service, named and ported per replica, and keeps one gateway", () => {
+  it("copies every service, named and ported per replica, and keeps one gateway", () => {
     const table = withReplicas(SYSTEM_PROCESSES, 2);
 
     expect(table.map((spec) => [spec.name, serviceOf(spec), spec.defaultPort, spec.stage])).toEqual(
@@ -51,6 +51,8 @@ describe("withReplicas", () => {
         ["products-2", "products", 8182, 1],
         ["notifications-1", "notifications", 8083, 1],
         ["notifications-2", "notifications", 8183, 1],
+        ["ml-1", "ml", 8084, 1],
+        ["ml-2", "ml", 8184, 1],
         ["gateway", "gateway", 8080, 1],
       ],
     );
@@ -76,6 +78,7 @@ describe("the environment derived from the table", () => {
       USERS_URL: "http://127.0.0.1:8081,http://127.0.0.1:8181",
       PRODUCTS_URL: "http://127.0.0.1:8082,http://127.0.0.1:8182",
       NOTIFICATIONS_URL: "http://127.0.0.1:8083,http://127.0.0.1:8183",
+      ML_URL: "http://127.0.0.1:8084,http://127.0.0.1:8184",
       JWKS_URL:
         "http://127.0.0.1:8081/.well-known/jwks.json,http://127.0.0.1:8181/.well-known/jwks.json",
     });
@@ -96,5 +99,23 @@ describe("the environment derived from the table", () => {
 
     expect(env.PRODUCTS_URL).toBe("http://127.0.0.1:8082");
     expect(env.JWKS_URL).toBe("http://127.0.0.1:8081/.well-known/jwks.json");
+  });
+});
+
+describe("the ML service's row", () => {
+  it("runs the Python service from its virtual environment, without a database", () => {
+    const ml = SYSTEM_PROCESSES.find((spec) => spec.name === "ml") as ProcessSpec;
+    const { command, args } = ml.command(contextOf(SYSTEM_PROCESSES));
+
+    expect(command).toMatch(/services\/ml\/\.venv\/bin\/python$/);
+    expect(args).toEqual(["-m", "app"]);
+    expect(ml.database).toBeUndefined();
+    expect(envOf(SYSTEM_PROCESSES, "ml")).toMatchObject({
+      PORT: "8084",
+      NATS_URL: "nats://127.0.0.1:4222",
+      JWKS_URL: "http://127.0.0.1:8081/.well-known/jwks.json",
+      PYTHONPATH: expect.stringMatching(/services\/ml$/),
+    });
+    expect(envOf(SYSTEM_PROCESSES, "gateway").ML_URL).toBe("http://127.0.0.1:8084");
   });
 });

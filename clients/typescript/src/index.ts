@@ -1,10 +1,26 @@
 /**
  * @portico/client — a typed client for the Portico public API: openapi-fetch over the `paths`
  * that openapi-typescript generates from the bundled contracts, so a request or response that
- * breaks the contract is a compile error, plus a token helper for the password grant.
+ * breaks the contract is a compile error, plus a token helper for the password grant and a typed
+ * subscription to the live event stream (`GET /events`, Server-Sent Events).
  */
 import type { PublicApi } from "@portico/contracts";
 import createClient, { type Client, type ClientOptions, type Middleware } from "openapi-fetch";
+import {
+  type EventSubscription,
+  type StreamEvent,
+  type SubscribeOptions,
+  subscribeToEvents,
+} from "./events.js";
+
+export {
+  type EventSubscription,
+  type HeartbeatStreamEvent,
+  type NotificationStreamEvent,
+  type StreamEvent,
+  StreamRefusedError,
+  type SubscribeOptions,
+} from "./events.js";
 
 /** The public API's paths (generated from contracts/*.yaml). */
 export type paths = PublicApi.paths;
@@ -26,6 +42,20 @@ export interface PorticoClient extends Client<paths> {
    * @throws PorticoError carrying the Problem when the credentials are refused.
    */
   signIn(username: string, password: string): Promise<Schemas["TokenResponse"]>;
+  /**
+   * Subscribes to the signed-in user's live events (`GET /events`) with the client's token in
+   * the `Authorization` header: `onEvent` receives each `notification` (its `data` a typed
+   * `Notification`) and `heartbeat`, in order. Reconnects by itself with `Last-Event-ID`, so
+   * nothing is missed while the connection is down. Works in Node 20+ and browsers (`fetch`
+   * streams).
+   * @returns once the stream is open: notifications created from then on will arrive.
+   * @throws StreamRefusedError when the gateway refuses it (401 without a valid token, 503 while
+   *   its event feed is down).
+   */
+  subscribe(
+    onEvent: (event: StreamEvent) => void,
+    options?: SubscribeOptions,
+  ): Promise<EventSubscription>;
 }
 
 /** An error response turned into an exception: the HTTP status and its Problem Details body. */
@@ -50,6 +80,7 @@ export function createPorticoClient(
   options: ClientOptions & { baseUrl: string; token?: string },
 ): PorticoClient {
   const { token: initialToken, ...clientOptions } = options;
+  const customFetch = clientOptions.fetch as typeof globalThis.fetch | undefined;
   const client = createClient<paths>(clientOptions);
   let token = initialToken;
   const auth: Middleware = {
@@ -73,6 +104,17 @@ export function createPorticoClient(
       if (!data) throw new PorticoError(response.status, error as Problem | undefined);
       token = data.access_token;
       return data;
+    },
+    subscribe(onEvent: (event: StreamEvent) => void, subscribeOptions?: SubscribeOptions) {
+      return subscribeToEvents(
+        {
+          baseUrl: clientOptions.baseUrl,
+          token: () => token,
+          ...(customFetch ? { fetch: customFetch } : {}),
+        },
+        onEvent,
+        subscribeOptions,
+      );
     },
   });
 }

@@ -3,7 +3,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { startTestSystem, type TestSystem } from "@portico/scripts/testing/system";
-import { createPorticoClient, PorticoError, unwrap } from "../src/index.js";
+import {
+  createPorticoClient,
+  type EventSubscription,
+  PorticoError,
+  StreamRefusedError,
+  unwrap,
+} from "../src/index.js";
 
 let system: TestSystem;
 
@@ -73,6 +79,64 @@ describe("@portico/client", () => {
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
     expect(seen.sort()).toEqual(names);
+  });
+
+  it("subscribe() receives the signed-in user's notification live, typed, and refuses no token", async () => {
+    const admin = createPorticoClient({ baseUrl: system.urls.gateway });
+    await admin.POST("/users", {
+      body: { email: system.adminEmail, password: "admin-password", name: "Admin" },
+    });
+    await admin.signIn(system.adminEmail, "admin-password");
+    const customer = createPorticoClient({ baseUrl: system.urls.gateway });
+    const email = `live-${Date.now()}@example.com`;
+    await unwrap(
+      customer.POST("/users", { body: { email, password: "live-password", name: "Li" } }),
+    );
+    await customer.signIn(email, "live-password");
+    const product = await unwrap(
+      admin.POST("/products", {
+        body: { name: "Live mug", price: { amount: 1, currency: "EUR" } },
+      }),
+    );
+    await unwrap(customer.POST("/subscriptions", { body: { productId: product.id } }));
+
+    const refused = await createPorticoClient({ baseUrl: system.urls.gateway })
+      .subscribe(() => undefined)
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(StreamRefusedError);
+    expect((refused as StreamRefusedError).status).toBe(401);
+
+    let resolveArrived: (title: string) => void = () => undefined;
+    const arrived = new Promise<string>((resolve) => {
+      resolveArrived = resolve;
+    });
+    let subscription: EventSubscription | undefined;
+    // The gateway's event feed attaches just after start-up: 503 until then.
+    for (let tries = 0; !subscription; tries += 1) {
+      subscription = await customer
+        .subscribe((event) => {
+          if (event.event === "notification" && event.data.productId === product.id) {
+            resolveArrived(event.data.title);
+          }
+        })
+        .catch((e: unknown) => {
+          if (!(e instanceof StreamRefusedError) || e.status !== 503 || tries > 40) throw e;
+          return new Promise<undefined>((resolve) => setTimeout(resolve, 250));
+        });
+    }
+    try {
+      await unwrap(
+        admin.PUT("/products/{productId}/stock", {
+          params: { path: { productId: product.id } },
+          body: { quantity: 3 },
+        }),
+      );
+      expect(await arrived).toContain("Live mug");
+      expect(subscription.lastEventId).toMatch(/^[1-9][0-9]*$/);
+    } finally {
+      subscription.close();
+    }
+    await expect(subscription.closed).resolves.toBeUndefined();
   });
 
   it("returns the gateway's 400 Problem as a typed error value", async () => {

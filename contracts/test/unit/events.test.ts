@@ -38,9 +38,11 @@ beforeAll(async () => {
   model = readEventsModel(doc);
 });
 
-/** Every event subject, from the generated declarations. */
+/** Every event subject, from the generated declarations (every stream but the dead letters'). */
 function eventSubjects(): EventSubject[] {
-  return [...STREAMS.users.subjects, ...STREAMS.products.subjects];
+  return Object.values(STREAMS)
+    .filter((stream) => stream.name !== STREAMS.deadletter.name)
+    .flatMap((stream) => [...stream.subjects] as EventSubject[]);
 }
 
 /** A deep copy of the first example envelope of `subject` in events.yaml. */
@@ -91,7 +93,7 @@ describe("contracts/events.yaml", () => {
     expect(Object.keys(schemas.events).sort()).toEqual(eventSubjects().sort());
   });
 
-  it("names each publishing service's stream after it: USERS, PRODUCTS, and DEADLETTER", () => {
+  it("names each publishing service's stream after it: USERS, PRODUCTS, ML, and DEADLETTER", () => {
     expect(STREAMS.users).toEqual({ name: "USERS", subjects: ["users.user.registered"] });
     expect(STREAMS.products).toEqual({
       name: "PRODUCTS",
@@ -101,7 +103,14 @@ describe("contracts/events.yaml", () => {
         "products.product.deleted",
         "products.stock.changed",
         "products.product.back_in_stock",
+        "products.review.created",
+        "products.review.scored",
       ],
+    });
+    expect(STREAMS.ml).toEqual({ name: "ML", subjects: ["ml.review.scored"] });
+    expect(STREAMS.notifications).toEqual({
+      name: "NOTIFICATIONS",
+      subjects: ["notifications.notification.created"],
     });
     expect(STREAMS.deadletter).toEqual({ name: "DEADLETTER", subjects: ["deadletter.>"] });
     for (const event of model.events) {
@@ -353,6 +362,39 @@ describe("generated payload types", () => {
       "products.product.deleted": { productId: snapshot.id },
       "products.stock.changed": { productId: snapshot.id, previous: 0, current: 2 },
       "products.product.back_in_stock": { productId: snapshot.id, name: snapshot.name, stock: 2 },
+      "notifications.notification.created": {
+        userId: snapshot.id,
+        notification: {
+          id: "0192f0c3-2222-7b3e-9f43-2d8a5c1e4b10",
+          type: "back_in_stock",
+          title: "Espresso cup is back in stock",
+          body: "Espresso cup is back in stock (2 available).",
+          productId: snapshot.id,
+          createdAt: "2026-11-21T10:00:00.000Z",
+          readAt: null,
+        },
+      },
+      "products.review.created": {
+        reviewId: "0192f0c6-5e6f-7a81-9c83-0a1b2c3d4e5f",
+        productId: snapshot.id,
+        text: "Lovely cup.",
+        rating: 5,
+      },
+      "ml.review.scored": {
+        reviewId: "0192f0c6-5e6f-7a81-9c83-0a1b2c3d4e5f",
+        productId: snapshot.id,
+        scores: { compound: 0.5994, positive: 0.808, negative: 0, neutral: 0.192 },
+        label: "positive",
+        model: { name: "vader", version: "3.3.2" },
+      },
+      "products.review.scored": {
+        reviewId: "0192f0c6-5e6f-7a81-9c83-0a1b2c3d4e5f",
+        productId: snapshot.id,
+        compound: 0.5994,
+        label: "positive",
+        averageSentiment: 0.5994,
+        reviewCount: 1,
+      },
     };
     for (const subject of eventSubjects()) {
       const envelope = { ...exampleOf(subject), data: payloads[subject] };

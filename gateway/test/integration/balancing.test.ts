@@ -22,6 +22,7 @@ const CHECK_INTERVAL_MS = 150;
 
 let users: FakeUpstream;
 let notifications: FakeUpstream;
+let ml: FakeUpstream;
 /** Two instances of the products service. */
 let products: FakeUpstream[];
 let jwks: FakeJwks;
@@ -32,9 +33,10 @@ let adminToken: string;
 const stateChanges: { msg: string; instance: string; cause: string; to: string }[] = [];
 
 beforeAll(async () => {
-  [users, notifications, jwks] = await Promise.all([
+  [users, notifications, ml, jwks] = await Promise.all([
     startUpstream("users"),
     startUpstream("notifications"),
+    startUpstream("ml"),
     startJwks(),
   ]);
   products = await Promise.all([startUpstream("products-1"), startUpstream("products-2")]);
@@ -47,6 +49,7 @@ beforeAll(async () => {
       USERS_URL: users.url,
       PRODUCTS_URL: products.map((p) => p.url).join(","),
       NOTIFICATIONS_URL: notifications.url,
+      ML_URL: ml.url,
       UPSTREAM_HEALTH_INTERVAL_MS: String(CHECK_INTERVAL_MS),
       // Five failed checks (750 ms) before the active checks would notice a closed instance,
       // so the request that finds it closed is what takes it out.
@@ -73,7 +76,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
   await gateway.close();
-  await Promise.all([users, notifications, ...products].map((u) => u.close()));
+  await Promise.all([users, notifications, ml, ...products].map((u) => u.close()));
   await jwks.close();
 });
 

@@ -39,6 +39,8 @@ beforeAll(async () => {
       PRODUCTS_URL: products.url,
       // Nothing listens there: the notifications service is down.
       NOTIFICATIONS_URL: await closedPortUrl(),
+      // Nor does the ML service's.
+      ML_URL: await closedPortUrl(),
       PUBLIC_URL,
       UPSTREAM_TIMEOUT_MS: String(UPSTREAM_TIMEOUT_MS),
       // Quick checks, so an instance marked down by a test is back for the next one.
@@ -484,6 +486,7 @@ describe("the gateway's own endpoints", () => {
 describe("readiness with every dependency up", () => {
   it("answers 200 ready, listing every instance healthy", async () => {
     const notifications = await startUpstream("notifications");
+    const ml = await startUpstream("ml");
     const config = loadGatewayConfig(
       {
         PORT: "0",
@@ -491,6 +494,7 @@ describe("readiness with every dependency up", () => {
         USERS_URL: users.url,
         PRODUCTS_URL: products.url,
         NOTIFICATIONS_URL: notifications.url,
+        ML_URL: ml.url,
         UPSTREAM_HEALTH_INTERVAL_MS: "100",
       },
       { exit: false },
@@ -508,17 +512,20 @@ describe("readiness with every dependency up", () => {
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({
         status: "ready",
-        checks: { users: "ok", products: "ok", notifications: "ok", jwks: "ok" },
+        checks: { users: "ok", products: "ok", notifications: "ok", ml: "ok", jwks: "ok" },
         upstreams: {
           users: [{ instance: 1, state: "healthy" }],
           products: [{ instance: 1, state: "healthy" }],
           notifications: [{ instance: 1, state: "healthy" }],
+          ml: [{ instance: 1, state: "healthy" }],
         },
+        breakers: { users: "closed", products: "closed", notifications: "closed", ml: "closed" },
       });
     } finally {
       await readyServer.close();
       await ready.close();
       await notifications.close();
+      await ml.close();
     }
   });
 });

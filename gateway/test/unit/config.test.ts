@@ -7,6 +7,7 @@ const ENV = {
   USERS_URL: "http://127.0.0.1:8081",
   PRODUCTS_URL: "http://127.0.0.1:8082",
   NOTIFICATIONS_URL: "http://127.0.0.1:8083",
+  ML_URL: "http://127.0.0.1:8084",
 };
 
 describe("loadGatewayConfig", () => {
@@ -17,6 +18,7 @@ describe("loadGatewayConfig", () => {
       users: [ENV.USERS_URL],
       products: [ENV.PRODUCTS_URL],
       notifications: [ENV.NOTIFICATIONS_URL],
+      ml: [ENV.ML_URL],
     });
     expect(config.JWKS_URL).toEqual([ENV.JWKS_URL]);
     expect(config.PUBLIC_URL).toBe("http://127.0.0.1:8080");
@@ -91,7 +93,8 @@ describe("loadGatewayConfig", () => {
       paths: { "/predictions": { post: { operationId: "predict", "x-portico-service": "ml" } } },
     };
 
-    expect(() => loadGatewayConfig(ENV, { exit: false }, contract)).toThrow(/ML_URL/);
+    const { ML_URL: _ml, ...withoutMl } = ENV;
+    expect(() => loadGatewayConfig(withoutMl, { exit: false }, contract)).toThrow(/ML_URL/);
     expect(
       loadGatewayConfig({ ...ENV, ML_URL: "http://ml:8084" }, { exit: false }, contract).upstreams,
     ).toEqual({ ml: ["http://ml:8084"] });

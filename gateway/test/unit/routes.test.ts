@@ -11,6 +11,7 @@ const UPSTREAMS = {
   users: "http://127.0.0.1:8081",
   products: "http://127.0.0.1:8082",
   notifications: "http://127.0.0.1:8083",
+  ml: "http://127.0.0.1:8084",
 };
 
 function contractOf(paths: Record<string, unknown>): Record<string, unknown> {
@@ -33,6 +34,7 @@ describe("contractServices", () => {
       "users",
       "products",
       "notifications",
+      "ml",
     ]);
   });
 
@@ -63,6 +65,7 @@ describe("compileRouteTable", () => {
     ["get", "/users/{userId}", "getUser", "users"],
     ["PUT", "/products/{productId}/stock", "setProductStock", "products"],
     ["DELETE", "/subscriptions/{subscriptionId}", "deleteSubscription", "notifications"],
+    ["POST", "/ml/sentiment:batch", "analyzeSentimentBatch", "ml"],
   ])("maps %s %s to %s on %s", (method, template, operationId, service) => {
     const route = table.lookup(method, template);
 
@@ -83,7 +86,7 @@ describe("compileRouteTable", () => {
   });
 
   it("lists each service's upstream", () => {
-    expect([...table.upstreams.keys()]).toEqual(["users", "products", "notifications"]);
+    expect([...table.upstreams.keys()]).toEqual(["users", "products", "notifications", "ml"]);
   });
 
   it("keeps every instance of a comma-separated upstream list, in order", () => {

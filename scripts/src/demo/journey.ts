@@ -2,7 +2,15 @@
  * The demo journey, step by step through @portico/client against a running gateway: the same
  * code `npm run demo` prints and the end-to-end test asserts.
  */
-import { createPorticoClient, type Problem, type Schemas, unwrap } from "@portico/client";
+import {
+  createPorticoClient,
+  type EventSubscription,
+  type PorticoClient,
+  type Problem,
+  type Schemas,
+  StreamRefusedError,
+  unwrap,
+} from "@portico/client";
 
 /** Where the system runs and who the administrator is. */
 export interface JourneyOptions {
@@ -25,8 +33,20 @@ export interface JourneyResult {
   product: Schemas["Product"];
   subscription: Schemas["Subscription"];
   restocked: Schemas["Product"];
+  /** The notification as it arrived live on `GET /events`, and when. */
+  live: {
+    notification: Schemas["Notification"];
+    /** Its SSE `id` (stream sequence). */
+    eventId: string;
+    /** From sending the restock to receiving the notification, in ms. */
+    latencyMs: number;
+  };
   notification: Schemas["Notification"];
   email: { to: string; subject: string };
+  /** The customer's review of the product, once the ML service scored it. */
+  review: Schemas["Review"];
+  /** The product after the score: its review count and average sentiment. */
+  reviewed: Schemas["Product"];
   badRequest: { status: number; problem: Problem };
 }
 
@@ -57,9 +77,35 @@ export async function waitFor<T>(
 }
 
 /**
+ * Opens `client`'s live event stream, retrying while the gateway answers 503 (its event feed
+ * attaches in the background just after start-up).
+ * @returns once the stream is open.
+ * @throws StreamRefusedError for any other refusal, or the 503 after `timeoutMs`.
+ */
+async function subscribeWhenAvailable(
+  client: PorticoClient,
+  onEvent: Parameters<PorticoClient["subscribe"]>[0],
+  timeoutMs: number,
+): Promise<EventSubscription> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await client.subscribe(onEvent);
+    } catch (err) {
+      if (!(err instanceof StreamRefusedError) || err.status !== 503 || Date.now() > deadline) {
+        throw err;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+/**
  * Runs the journey: register the administrator (or sign in when already registered) and a new
- * customer, create a product with stock 0, subscribe the customer, restock, then wait for the
- * inbox notification and the email; finally send an invalid request and keep its Problem.
+ * customer, create a product with stock 0, subscribe the customer, open the customer's live
+ * event stream, restock, then wait for the notification to arrive live, in the inbox and by
+ * email; then the customer reviews the product and the ML service's score of the review (and the
+ * product's average sentiment) appears; finally send an invalid request and keep its Problem.
  * @throws PorticoError when a step the journey expects to succeed fails; Error on a timeout.
  */
 export async function runJourney(options: JourneyOptions): Promise<JourneyResult> {
@@ -108,13 +154,55 @@ export async function runJourney(options: JourneyOptions): Promise<JourneyResult
   );
   step("Customer subscribed to back-in-stock for it", subscription);
 
-  const restocked = await unwrap(
-    admin.PUT("/products/{productId}/stock", {
-      params: { path: { productId: product.id } },
-      body: { quantity: 25 },
-    }),
+  // Listen before the restock: the notification must arrive live, not be found later.
+  let restockSentAt = 0;
+  let arrived: (live: JourneyResult["live"]) => void = () => undefined;
+  const liveArrival = new Promise<JourneyResult["live"]>((resolve) => {
+    arrived = resolve;
+  });
+  const stream = await subscribeWhenAvailable(
+    customer,
+    (event) => {
+      if (event.event === "notification" && event.data.productId === product.id) {
+        arrived({
+          notification: event.data,
+          eventId: event.id,
+          latencyMs: Date.now() - restockSentAt,
+        });
+      }
+    },
+    timeoutMs,
   );
-  step(`Restocked it to ${restocked.stock}`);
+  let restocked: Schemas["Product"];
+  let live: JourneyResult["live"];
+  try {
+    step("Customer is listening for live notifications (GET /events, Server-Sent Events)");
+
+    restockSentAt = Date.now();
+    restocked = await unwrap(
+      admin.PUT("/products/{productId}/stock", {
+        params: { path: { productId: product.id } },
+        body: { quantity: 25 },
+      }),
+    );
+    step(`Restocked it to ${restocked.stock}`);
+
+    live = await Promise.race([
+      liveArrival,
+      new Promise<never>((_, reject) =>
+        setTimeout(
+          () =>
+            reject(new Error(`Timed out after ${timeoutMs} ms waiting for the live notification`)),
+          timeoutMs,
+        ).unref(),
+      ),
+    ]);
+  } finally {
+    stream.close();
+  }
+  step(
+    `Live notification arrived ${live.latencyMs} ms after the restock: "${live.notification.title}" (event ${live.eventId})`,
+  );
 
   const notification = await waitFor(
     "the back-in-stock notification in the customer's inbox",
@@ -140,6 +228,29 @@ export async function runJourney(options: JourneyOptions): Promise<JourneyResult
   );
   step(`Email delivered to ${email.to}: "${email.subject}"`);
 
+  const productPath = { params: { path: { productId: product.id } } };
+  const posted = await unwrap(
+    customer.POST("/products/{productId}/reviews", {
+      ...productPath,
+      body: { text: "Lovely cup, the espresso stays hot. The handle is a bit small.", rating: 4 },
+    }),
+  );
+  step(`Customer reviewed it (${posted.rating} stars): "${posted.text}"`);
+  const review = await waitFor(
+    "the ML service's score of the review",
+    async () => {
+      const page = await unwrap(customer.GET("/products/{productId}/reviews", productPath));
+      const found = page.items.find((r) => r.id === posted.id);
+      return found?.sentiment ? found : undefined;
+    },
+    timeoutMs,
+  );
+  const reviewed = await unwrap(customer.GET("/products/{productId}", productPath));
+  step(
+    `The ML service scored the review ${review.sentiment?.label} (compound ${review.sentiment?.compound}, ${review.sentiment?.model.name} ${review.sentiment?.model.version}); the product's average sentiment is ${reviewed.averageSentiment} over ${reviewed.reviewCount} review(s)`,
+    review.sentiment,
+  );
+
   const bad = await admin.POST("/products", {
     // A deliberately invalid body: the gateway must reject it before any service sees it.
     body: { name: "", price: { amount: -1, currency: "euro" } } as never,
@@ -153,8 +264,11 @@ export async function runJourney(options: JourneyOptions): Promise<JourneyResult
     product,
     subscription,
     restocked,
+    live,
     notification,
     email,
+    review,
+    reviewed,
     badRequest,
   };
 }

@@ -2,7 +2,8 @@
  * Self-contained JSON Schemas (draft-07, the base of AsyncAPI's Schema Object) of the event
  * envelopes and of the dead letter: what `contracts/generated/events.schemas.json` holds and what
  * ajv compiles at run time. Each schema carries the component schemas it reaches under
- * `definitions`, so it needs no other document.
+ * `definitions`, so it needs no other document. The file also lists the streams and durable
+ * consumers (as `STREAMS` and `CONSUMERS` in events.ts), for services not written in TypeScript.
  */
 import type { JsonSchema } from "./asyncapi.js";
 import type { EventsModel } from "./event-model.js";
@@ -20,6 +21,10 @@ export interface EventSchemasFile {
   events: Record<string, JsonSchema>;
   /** JSON Schema of a dead letter (the payload on `deadletter.>`). */
   deadLetter: JsonSchema;
+  /** The JetStream streams by key (lower-case name), each with exactly the subjects it holds. */
+  streams: Record<string, { name: string; subjects: string[] }>;
+  /** The durable consumers by durable name: stream, subject and consuming service. */
+  consumers: Record<string, { durable: string; stream: string; subject: string; service: string }>;
 }
 
 /** Builds the self-contained schemas of every event envelope and of the dead letter. */
@@ -33,12 +38,16 @@ export function buildEventSchemas(model: EventsModel): EventSchemasFile {
   }
   return {
     description:
-      "JSON Schema (draft-07) of each event's envelope, by subject, and of a dead letter; each schema is self-contained. Source: contracts/events.yaml.",
+      "JSON Schema (draft-07) of each event's envelope, by subject, and of a dead letter; each schema is self-contained. Also the JetStream streams and durable consumers. Source: contracts/events.yaml.",
     events,
     deadLetter: selfContained(
       { title: model.deadLetter.schema, ...model.schemas[model.deadLetter.schema] },
       model.schemas,
     ),
+    streams: Object.fromEntries(
+      model.streams.map((s) => [s.key, { name: s.name, subjects: [...s.subjects] }]),
+    ),
+    consumers: Object.fromEntries(model.consumers.map((c) => [c.durable, { ...c }])),
   };
 }
 

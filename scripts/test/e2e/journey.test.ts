@@ -100,6 +100,13 @@ describe("the demo journey", () => {
     expect(inbox.items.filter((n) => n.productId === journey.product.id)).toHaveLength(1);
   });
 
+  it("streams that notification live to the customer (GET /events) as it is created", () => {
+    expect(journey.live.notification).toEqual(journey.notification);
+    expect(journey.live.eventId).toMatch(/^[1-9][0-9]*$/);
+    expect(journey.live.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(journey.live.latencyMs).toBeLessThan(20_000);
+  });
+
   it("sends the email through SMTP", async () => {
     expect(journey.email.to).toBe(journey.customer.email);
     expect(journey.email.subject).toContain(journey.product.name);
@@ -108,6 +115,18 @@ describe("the demo journey", () => {
     expect(
       messages.filter((m) => m.To.some((t) => t.Address === journey.customer.email)),
     ).toHaveLength(1);
+  });
+
+  it("has the ML service score the customer's review, and the product keep its average", () => {
+    expect(journey.review.author.userId).toBe(journey.customer.id);
+    expect(journey.review.sentiment).toEqual({
+      compound: expect.any(Number),
+      label: "positive",
+      model: { name: "vader", version: "3.3.2" },
+      scoredAt: expect.any(String),
+    });
+    expect(journey.reviewed.reviewCount).toBe(1);
+    expect(journey.reviewed.averageSentiment).toBe(journey.review.sentiment?.compound);
   });
 
   it("has the gateway reject an invalid body with a 400 Problem naming the fields", () => {

@@ -7,9 +7,17 @@ import { randomUUID } from "node:crypto";
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from "express";
 import * as OpenApiValidator from "express-openapi-validator";
 import { pinoHttp } from "pino-http";
-import { authenticate, type Principal, type TokenVerifier } from "./auth.js";
+import {
+  type ApiKeyVerifier,
+  type Principal,
+  type SecurityRequirements,
+  securityHandlers,
+  securityProblem,
+  type TokenVerifier,
+} from "./auth.js";
 import type { HandlerInput, Handlers } from "./handlers.js";
 import type { Logger } from "./logger.js";
+import { metricsRoutes, recordRequestMetrics } from "./metrics.js";
 import {
   type FieldError,
   fieldFromPath,
@@ -18,6 +26,7 @@ import {
   type ProblemBody,
   unauthorized,
 } from "./problem.js";
+import { inRequestContext, traceRequests } from "./telemetry.js";
 
 /** A readiness check: resolves when the dependency answers, rejects otherwise. */
 export type ReadinessCheck = () => Promise<void>;
@@ -29,6 +38,11 @@ export interface AppOptions<Ops> {
   handlers: Handlers<Ops>;
   /** Verifies bearer tokens for operations that declare `bearerAuth`. */
   verifyToken: TokenVerifier;
+  /**
+   * Verifies API keys for operations that declare `apiKeyAuth` (`createApiKeyVerifier`); without
+   * it every API key is refused with 401.
+   */
+  verifyApiKey?: ApiKeyVerifier;
   logger: Logger;
   /** Validate responses against the contract (development and test; off in production). */
   validateResponses: boolean;
@@ -100,7 +114,7 @@ export function requestId(): RequestHandler {
   };
 }
 
-const HEALTH_PATHS = new Set(["/healthz", "/readyz"]);
+const HEALTH_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
 
 /** Middleware: pino-http access log with the request id; 4xx as warn, 5xx as error; health probes not logged. */
 export function httpLogger(logger: Logger): RequestHandler {
@@ -144,34 +158,52 @@ export function healthRoutes(readiness: Record<string, ReadinessCheck>): express
 
 /**
  * express-openapi-validator configured the Portico way: matches the route (404/405), runs the
- * `bearerAuth` security scheme (401/403; sets `req.principal`), validates the request (400), and
+ * `bearerAuth` and `apiKeyAuth` security schemes (401/403/503 as one Problem saying what is
+ * missing, see `securityProblem`; sets `req.principal`), validates the request (400), and
  * optionally the response. Expects the body already parsed into `req.body`.
  */
 export function contractValidator(options: {
   contract: Record<string, unknown>;
   verifyToken: TokenVerifier;
+  verifyApiKey?: ApiKeyVerifier | undefined;
   validateResponses: boolean;
 }): RequestHandler[] {
-  return OpenApiValidator.middleware({
+  const validator = OpenApiValidator.middleware({
     apiSpec: structuredClone(options.contract) as never,
     // `coerceTypes` only governs the body (parameters are always coerced): JSON bodies must
     // match the contract's types exactly, so `{"quantity": "4"}` is a 400, not 4.
     validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false, allErrors: true },
     validateResponses: options.validateResponses,
     validateSecurity: {
-      handlers: {
-        bearerAuth: async (req, scopes) => {
-          (req as OpenApiRequest).principal = await authenticate(
-            options.verifyToken,
-            req.headers.authorization,
-            scopes,
-          );
-          return true;
-        },
-      },
+      handlers: securityHandlers({
+        verifyToken: options.verifyToken,
+        verifyApiKey: options.verifyApiKey,
+      }) as never,
     },
     validateFormats: true,
   }) as RequestHandler[];
+  // Express takes error middleware (four parameters) in the same list as the others.
+  return [...validator, securityErrors(options.contract) as unknown as RequestHandler];
+}
+
+/**
+ * Error middleware after the validator: its security errors (which keep only the first failed
+ * requirement's status and message) become the one Problem `securityProblem` derives from every
+ * credential the request carried.
+ */
+function securityErrors(contract: Record<string, unknown>): ErrorRequestHandler {
+  const defaultSecurity = contract.security as SecurityRequirements | undefined;
+  return (err, req, _res, next) => {
+    const status = (err as { status?: unknown } | undefined)?.status;
+    const security =
+      ((req as OpenApiRequest).openapi?.schema as { security?: SecurityRequirements })?.security ??
+      defaultSecurity;
+    if (err instanceof HttpProblem || ![401, 403, 503].includes(status as number) || !security) {
+      next(err);
+      return;
+    }
+    securityProblem(req, security).then(next, next);
+  };
 }
 
 /**
@@ -184,15 +216,16 @@ export function createApp<Ops>(options: AppOptions<Ops>): express.Express {
   app.disable("x-powered-by");
   app.set("query parser", "extended");
 
-  app.use(requestId(), httpLogger(options.logger));
+  app.use(requestId(), traceRequests(), httpLogger(options.logger), recordRequestMetrics());
   const limit = options.bodyLimit ?? "1mb";
   app.use(express.json({ limit, type: ["application/json", "application/*+json"] }));
   app.use(express.urlencoded({ limit, extended: false }));
-  app.use(healthRoutes(options.readiness));
+  app.use(healthRoutes(options.readiness), metricsRoutes());
   app.use(
     contractValidator({
       contract: options.contract,
       verifyToken: options.verifyToken,
+      verifyApiKey: options.verifyApiKey,
       validateResponses: options.validateResponses,
     }),
   );
@@ -207,15 +240,18 @@ export function createApp<Ops>(options: AppOptions<Ops>): express.Express {
       : undefined;
     if (!handler) return next(new HttpProblem(404, "No operation matches this request."));
     try {
-      const result = (await handler({
-        path: (r.openapi?.pathParams ?? req.params) as never,
-        query: req.query as never,
-        body: req.body as never,
-        headers: req.headers,
-        principal: r.principal,
-        requestId: r.id as string,
-        log: req.log,
-      })) as { status: number; body?: unknown; headers?: Record<string, string> };
+      // In the request's trace context, so events it enqueues carry its traceparent.
+      const result = (await inRequestContext(req, () =>
+        handler({
+          path: (r.openapi?.pathParams ?? req.params) as never,
+          query: req.query as never,
+          body: req.body as never,
+          headers: req.headers,
+          principal: r.principal,
+          requestId: r.id as string,
+          log: req.log,
+        }),
+      )) as { status: number; body?: unknown; headers?: Record<string, string> };
       res.status(result.status);
       for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
       if (result.body === undefined) {
@@ -268,6 +304,17 @@ export function toProblem(err: unknown): { problem: HttpProblem; unexpected: boo
     };
   }
   const status = typeof e.status === "number" ? e.status : 500;
+  // No Content-Type where the operation requires a body: the validator calls it "unsupported
+  // media type undefined" (415), but the body is missing, a 400 naming it (found by Schemathesis).
+  if (status === 415 && /media type (not specified|undefined)/.test(e.message ?? "")) {
+    const message = "is required, with a Content-Type header";
+    return {
+      problem: new HttpProblem(400, `The request body ${message}.`, {
+        errors: [{ location: "body", field: "", message }],
+      }),
+      unexpected: false,
+    };
+  }
   if (status >= 400 && status < 500) {
     const errors = status === 400 ? (e.errors ?? []).map(toFieldError) : undefined;
     const detail =

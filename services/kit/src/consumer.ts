@@ -26,7 +26,9 @@ import {
 } from "@portico/contracts";
 import { type DeadLetterRecord, publishDeadLetter } from "./dead-letter.js";
 import type { Logger } from "./logger.js";
+import { serviceMetrics } from "./metrics.js";
 import { ensureStream } from "./nats.js";
+import { extractTraceContext, SpanKind, TRACEPARENT_HEADER, withSpan } from "./telemetry.js";
 
 /** Validates an envelope received on `subject` (default: `validateEvent` of the contracts). */
 export type EventValidator = (subject: string, envelope: unknown) => EventValidation;
@@ -170,6 +172,7 @@ export async function consumeEvents<S extends EventSubject>(
     backoffMs[Math.min(deliveries - 1, backoffMs.length - 1)] as number;
   // Progress acks while a handler runs, well inside the shortest redelivery timeout.
   const heartbeatMs = Math.max(100, Math.min(...backoffMs) / 3);
+  const { consumerProcessed, consumerFailed } = serviceMetrics();
 
   async function deadLetter(
     msg: JsMsg,
@@ -201,6 +204,7 @@ export async function consumeEvents<S extends EventSubject>(
       { subject: msg.subject, seq: msg.seq, deliveries: record.deliveries, error, requestId },
       "message dead-lettered",
     );
+    consumerFailed.inc({ consumer: durable, subject: msg.subject, outcome: "dead_lettered" });
     // No reason on the term: nats-server before 2.10.4 ignores `+TERM <reason>` and redelivers.
     msg.term();
   }
@@ -219,11 +223,26 @@ export async function consumeEvents<S extends EventSubject>(
       return;
     }
     const heartbeat = setInterval(() => msg.working(), heartbeatMs);
+    // A CONSUMER span, child of the publisher's (the W3C traceparent the outbox relay set).
+    const traceparent = msg.headers?.get(TRACEPARENT_HEADER) || undefined;
+    const span = {
+      kind: SpanKind.CONSUMER,
+      parent: extractTraceContext(traceparent ? { [TRACEPARENT_HEADER]: traceparent } : {}),
+      attributes: {
+        "messaging.system": "nats",
+        "messaging.operation.type": "process",
+        "messaging.destination.name": msg.subject,
+        "messaging.consumer.group.name": durable,
+        "messaging.message.id": (body.value as { id?: string }).id ?? "",
+      },
+    };
     try {
-      await options.handle(body.value as EventEnvelope<S>, {
-        ...(requestId ? { requestId } : {}),
-        msg,
-      });
+      await withSpan(`process ${msg.subject}`, span, () =>
+        options.handle(body.value as EventEnvelope<S>, {
+          ...(requestId ? { requestId } : {}),
+          msg,
+        }),
+      );
     } catch (err) {
       const deliveries = msg.info.deliveryCount;
       if (deliveries >= maxDeliver) {
@@ -234,12 +253,14 @@ export async function consumeEvents<S extends EventSubject>(
         { err, subject: msg.subject, seq: msg.seq, deliveries, requestId },
         "event handling failed; will be redelivered",
       );
+      consumerFailed.inc({ consumer: durable, subject: msg.subject, outcome: "retried" });
       msg.nak(retryDelay(deliveries));
       return;
     } finally {
       clearInterval(heartbeat);
     }
     msg.ack();
+    consumerProcessed.inc({ consumer: durable, subject: msg.subject });
   }
 
   const consumer = await jetstream(nc).consumers.get(stream, durable);

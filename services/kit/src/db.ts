@@ -4,6 +4,7 @@
  */
 import { Kysely, type Migration, Migrator, PostgresDialect, sql } from "kysely";
 import pg from "pg";
+import { recordSqlSpan } from "./telemetry.js";
 
 export type { Kysely, Migration } from "kysely";
 
@@ -22,7 +23,16 @@ export function createDatabase<DB>(url: string, poolSize = 10): Kysely<DB> {
   // pool 'error' event, which crashes the process when nothing listens. The pool discards that
   // client and the next query reconnects; /readyz reports a lasting outage.
   pool.on("error", () => undefined);
-  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<DB>({
+    dialect: new PostgresDialect({ pool }),
+    // Each statement run inside a traced operation becomes a span of it (nothing when tracing is off).
+    log: (event) =>
+      recordSqlSpan(
+        event.query.sql,
+        event.queryDurationMillis,
+        event.level === "error" ? event.error : undefined,
+      ),
+  });
 }
 
 /**

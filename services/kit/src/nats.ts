@@ -17,6 +17,13 @@ import type {
 } from "@portico/contracts";
 import { v7 as uuidv7 } from "uuid";
 import type { Logger } from "./logger.js";
+import {
+  extractTraceContext,
+  SpanKind,
+  TRACEPARENT_HEADER,
+  traceHeaders,
+  withSpan,
+} from "./telemetry.js";
 
 export type { JsMsg } from "@nats-io/jetstream";
 export type { NatsConnection } from "@nats-io/transport-node";
@@ -138,6 +145,7 @@ export function createEventPublisher(nc: NatsConnection, source: string): EventP
       const envelope = newEnvelope(source, subject, aggregateId, data);
       const h = natsHeaders();
       if (context.requestId) h.set("X-Request-Id", context.requestId);
+      for (const [name, value] of Object.entries(traceHeaders())) h.set(name, value);
       await js.publish(subject, JSON.stringify(envelope), { msgID: envelope.id, headers: h });
       return envelope;
     },
@@ -167,7 +175,15 @@ export async function serveQueries(
       subject,
       handler: (err, msg) => {
         if (err) return;
-        (handle as (r: unknown) => Promise<unknown>)(msg.json())
+        // A SERVER span, child of the asking side's (its traceparent header), when tracing is on.
+        const traceparent = msg.headers?.get(TRACEPARENT_HEADER) || undefined;
+        const parent = extractTraceContext(
+          traceparent ? { [TRACEPARENT_HEADER]: traceparent } : {},
+        );
+        const attributes = { "messaging.system": "nats", "messaging.destination.name": subject };
+        withSpan(`serve ${subject}`, { kind: SpanKind.SERVER, parent, attributes }, () =>
+          (handle as (r: unknown) => Promise<unknown>)(msg.json()),
+        )
           .then((reply) => msg.respond(JSON.stringify(reply)))
           .catch((e: unknown) => {
             log.error({ err: e, subject }, "query failed");
@@ -190,11 +206,15 @@ export async function query<S extends QuerySubject>(
   request: QueryRequest<S>,
   options: { timeoutMs?: number; requestId?: string } = {},
 ): Promise<QueryReply<S>> {
-  const h = natsHeaders();
-  if (options.requestId) h.set("X-Request-Id", options.requestId);
-  const reply = await nc.request(subject, JSON.stringify(request), {
-    timeout: options.timeoutMs ?? 2_000,
-    headers: h,
+  const attributes = { "messaging.system": "nats", "messaging.destination.name": subject };
+  const reply = await withSpan(`request ${subject}`, { kind: SpanKind.CLIENT, attributes }, () => {
+    const h = natsHeaders();
+    if (options.requestId) h.set("X-Request-Id", options.requestId);
+    for (const [name, value] of Object.entries(traceHeaders())) h.set(name, value);
+    return nc.request(subject, JSON.stringify(request), {
+      timeout: options.timeoutMs ?? 2_000,
+      headers: h,
+    });
   });
   const code = reply.headers?.get("Nats-Service-Error-Code");
   if (code) throw new Error(`${subject}: ${reply.headers?.get("Nats-Service-Error") ?? code}`);

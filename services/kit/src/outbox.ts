@@ -27,7 +27,16 @@ import {
   type Transaction,
 } from "kysely";
 import type { Logger } from "./logger.js";
+import { trackOutboxBacklog } from "./metrics.js";
 import { newEnvelope } from "./nats.js";
+import {
+  activeTraceparent,
+  detached,
+  extractTraceContext,
+  SpanKind,
+  traceHeaders,
+  withSpan,
+} from "./telemetry.js";
 
 /**
  * The `outbox` table (Kysely types), created by {@link outboxMigration}. Add it to a service's
@@ -120,7 +129,10 @@ export interface NewEvent<S extends EventSubject> {
   data: EventPayloads[S];
   /** The request that caused it, published as the `X-Request-Id` NATS header. */
   requestId?: string;
-  /** W3C Trace Context `traceparent` of that request, published as a NATS header. */
+  /**
+   * W3C Trace Context `traceparent` of that request, published as a NATS header. While tracing is
+   * on, the active span (the handler's) is stored instead, so the event continues the trace.
+   */
   traceparent?: string;
 }
 
@@ -148,7 +160,8 @@ export async function enqueueEvent<DB, S extends EventSubject>(
   assertValidEvent(event.subject, envelope);
   const headers: Record<string, string> = {};
   if (event.requestId) headers["X-Request-Id"] = event.requestId;
-  if (event.traceparent) headers.traceparent = event.traceparent;
+  const traceparent = activeTraceparent() ?? event.traceparent;
+  if (traceparent) headers.traceparent = traceparent;
   // Held until commit: a concurrent writer of this aggregate inserts (gets its seq) after us.
   const lockAggregate = sql`select pg_advisory_xact_lock(${AGGREGATE_LOCK_CLASS},
     hashtext(${event.aggregateId}))`;
@@ -305,14 +318,31 @@ export function startOutboxRelay<DB>(options: OutboxRelayOptions<DB>): OutboxRel
   /** Set by a reconnect during a batch: retry right after it instead of backing off. */
   let retryNow = false;
 
+  /** Publishes one row, in a PRODUCER span continuing the trace of the request that wrote it. */
   async function publishRow(row: PendingRow): Promise<void> {
-    const h = natsHeaders();
-    for (const [name, value] of Object.entries(row.headers)) h.set(name, value);
-    await js.publish(row.subject, JSON.stringify(row.envelope), {
-      msgID: row.id,
-      headers: h,
-      timeout: publishTimeoutMs,
-    });
+    const attributes = {
+      "messaging.system": "nats",
+      "messaging.operation.type": "send",
+      "messaging.destination.name": row.subject,
+      "messaging.message.id": row.id,
+    };
+    const parent = extractTraceContext(row.headers);
+    await withSpan(
+      `publish ${row.subject}`,
+      { kind: SpanKind.PRODUCER, parent, attributes },
+      () => {
+        const h = natsHeaders();
+        // The stored headers, then this span as the consumer's parent (when tracing is on).
+        for (const [name, value] of Object.entries({ ...row.headers, ...traceHeaders() })) {
+          h.set(name, value);
+        }
+        return js.publish(row.subject, JSON.stringify(row.envelope), {
+          msgID: row.id,
+          headers: h,
+          timeout: publishTimeoutMs,
+        });
+      },
+    );
   }
 
   /** One transaction: claim, publish in order until the first failure, mark. */
@@ -400,7 +430,8 @@ export function startOutboxRelay<DB>(options: OutboxRelayOptions<DB>): OutboxRel
       return;
     }
     clearTimeout(timer);
-    inFlight = drain().finally(() => {
+    // Outside the trace of whoever kicked it: a batch serves many requests.
+    inFlight = detached(drain).finally(() => {
       inFlight = undefined;
       if (stopped) return;
       if (retryNow) {
@@ -426,6 +457,7 @@ export function startOutboxRelay<DB>(options: OutboxRelayOptions<DB>): OutboxRel
   })().catch(() => undefined);
 
   run();
+  const untrack = trackOutboxBacklog(() => outboxBacklog(db));
 
   let stopping: Promise<void> | undefined;
   return {
@@ -436,6 +468,7 @@ export function startOutboxRelay<DB>(options: OutboxRelayOptions<DB>): OutboxRel
     stop() {
       stopping ??= (async () => {
         stopped = true;
+        untrack();
         clearTimeout(timer);
         (statuses as { stop?: () => void }).stop?.();
         await inFlight;

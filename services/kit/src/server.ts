@@ -4,6 +4,7 @@
  */
 import type { Server, ServerResponse } from "node:http";
 import type { Express } from "express";
+import { answerClientErrorsWithProblems } from "./client-errors.js";
 import type { Logger } from "./logger.js";
 
 /** A running HTTP server. */
@@ -38,6 +39,7 @@ export async function listen(
     );
   });
   server.keepAliveTimeout = 65_000;
+  answerClientErrorsWithProblems(server);
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : options.port;
   options.log.info({ port, host: options.host }, "listening");

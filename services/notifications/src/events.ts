@@ -1,9 +1,10 @@
 /**
- * Events of the notifications service. It publishes none; it consumes
- * `products.product.back_in_stock` (stream PRODUCTS, durable `notifications-back-in-stock`) and,
- * for each subscriber of the product, writes an inbox notification and its outbox email — in one
- * transaction with the record that the event was processed, so a redelivery, a duplicate or a
- * replay changes nothing. The email is sent later by the outbox sender, never here.
+ * Events the notifications service consumes: `products.product.back_in_stock` (stream PRODUCTS,
+ * durable `notifications-back-in-stock`). For each subscriber of the product it writes an inbox
+ * notification, its outbox email and its `notifications.notification.created` event (see
+ * published-events.ts) — in one transaction with the record that the event was processed, so a
+ * redelivery, a duplicate or a replay changes nothing. The email is sent later by the outbox
+ * sender and the event published by the outbox relay, never here.
  */
 import { type EventEnvelope, STREAMS, validateEvent } from "@portico/contracts";
 import {
@@ -39,6 +40,11 @@ export interface BackInStockDeps {
   log: Logger;
   /** Called after the effect committed with at least one email queued (kicks the outbox sender). */
   onEmailQueued?: () => void;
+  /**
+   * Called after the effect committed with at least one notification created (kicks the event
+   * outbox relay, so `notifications.notification.created` goes out now rather than at its poll).
+   */
+  onNotificationsCreated?: () => void;
 }
 
 /** Redelivery policy of the consumer (see the kit's consumeEvents). */
@@ -95,13 +101,17 @@ export async function handleBackInStock(
         eventId: event.id,
         ...inbox,
         email: { to: contact.email, ...email },
+        requestId: context.requestId,
       });
       if (inserted) notified += 1;
     }
     return { applied: true, notified };
   });
   log.info({ productId, ...outcome }, "back_in_stock handled");
-  if (outcome.notified > 0) deps.onEmailQueued?.();
+  if (outcome.notified > 0) {
+    deps.onNotificationsCreated?.();
+    deps.onEmailQueued?.();
+  }
   return outcome;
 }
 

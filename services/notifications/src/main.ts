@@ -1,17 +1,20 @@
 /**
- * Wiring only: config → database (migrated) → NATS → outbox sender → back-in-stock consumer →
- * scheduled jobs → HTTP app → listen. Shutdown closes them in reverse: HTTP, consumer, jobs,
- * sender, NATS (drain), pool.
+ * Wiring only: config → database (migrated) → NATS → event outbox relay → outbox sender →
+ * back-in-stock consumer → scheduled jobs → HTTP app → listen. Shutdown closes them in reverse:
+ * HTTP, consumer, jobs, sender, relay, NATS (drain), pool.
  */
 import {
   connectNats,
   createDatabase,
   createLogger,
   createTokenVerifier,
+  ensureStream,
   listen,
   migrateToLatest,
   pingDatabase,
   pingNats,
+  startOutboxRelay,
+  startTelemetry,
 } from "@portico/kit";
 import { buildApp } from "./app.js";
 import { readConfig } from "./config.js";
@@ -20,11 +23,14 @@ import { BACK_IN_STOCK_DURABLE, backInStockReplayer, consumeBackInStock } from "
 import { scheduleNotificationJobs } from "./jobs/index.js";
 import { createOutboxSender } from "./mail/outbox-sender.js";
 import { createSmtpTransport } from "./mail/transport.js";
+import { NOTIFICATIONS_STREAM } from "./published-events.js";
 import { natsLookups } from "./queries.js";
 import { migrations } from "./store/migrations/index.js";
 import type { NotificationsDatabase } from "./store/schema.js";
 
 const config = readConfig();
+// Spans are exported only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+const telemetry = await startTelemetry({ serviceName: "notifications" });
 const log = createLogger("notifications", config.LOG_LEVEL);
 
 const db = createDatabase<NotificationsDatabase>(config.DATABASE_URL);
@@ -33,6 +39,9 @@ if (applied.length > 0) log.info({ migrations: applied }, "migrations applied");
 
 const nc = await connectNats(config.NATS_URL, "notifications", log);
 const lookups = natsLookups(nc);
+
+await ensureStream(nc, NOTIFICATIONS_STREAM);
+const relay = startOutboxRelay({ db, nc, log: log.child({ component: "event-outbox" }) });
 
 const sender = createOutboxSender({
   db,
@@ -47,6 +56,7 @@ const backInStock = {
   lookups,
   log: log.child({ component: "back-in-stock" }),
   onEmailQueued: sender.kick,
+  onNotificationsCreated: relay.kick,
 };
 const consumer = await consumeBackInStock(nc, backInStock, {
   maxDeliver: config.EVENT_MAX_DELIVER,
@@ -86,5 +96,13 @@ await listen(app, {
   port: config.PORT,
   host: config.HOST,
   log,
-  onClose: [consumer.stop, jobs.stop, sender.stop, () => nc.drain(), () => db.destroy()],
+  onClose: [
+    consumer.stop,
+    jobs.stop,
+    sender.stop,
+    relay.stop,
+    () => nc.drain(),
+    () => db.destroy(),
+    telemetry.shutdown,
+  ],
 });

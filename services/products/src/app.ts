@@ -3,11 +3,18 @@
  * Shared by `main.ts` and the integration tests so both run exactly the same thing.
  */
 import { loadContract, type ProductsApi } from "@portico/contracts";
-import { createApp, type Logger, pingDatabase, type TokenVerifier } from "@portico/kit";
+import {
+  type ApiKeyVerifier,
+  createApp,
+  type Logger,
+  pingDatabase,
+  type TokenVerifier,
+} from "@portico/kit";
 import type { Express } from "express";
 import type { Kysely } from "kysely";
 import type { ProductEvents } from "./events.js";
 import { createProductHandlers } from "./handlers/products.js";
+import { createReviewHandlers } from "./handlers/reviews.js";
 import { createStockHandlers } from "./handlers/stock.js";
 import type { Database } from "./store/schema.js";
 
@@ -17,6 +24,8 @@ export interface ProductsAppOptions {
   /** Writes each change's events into the outbox (`createProductEvents`). */
   events: ProductEvents;
   verifyToken: TokenVerifier;
+  /** Verifies service accounts' API keys (`createApiKeyVerifier`); without it they get 401. */
+  verifyApiKey?: ApiKeyVerifier;
   logger: Logger;
   /** Validate responses against the contract (everywhere but production). */
   validateResponses: boolean;
@@ -35,8 +44,10 @@ export function createProductsApp(options: ProductsAppOptions): Express {
     handlers: {
       ...createProductHandlers({ db, events }),
       ...createStockHandlers({ db, events }),
+      ...createReviewHandlers({ db, events }),
     },
     verifyToken: options.verifyToken,
+    ...(options.verifyApiKey ? { verifyApiKey: options.verifyApiKey } : {}),
     logger: options.logger,
     validateResponses: options.validateResponses,
     readiness: { database: () => pingDatabase(db) },

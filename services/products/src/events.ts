@@ -1,7 +1,8 @@
 /**
- * What the products service publishes (it consumes nothing), and how: each change writes its
- * events into the `outbox` table in its own transaction; the kit's outbox relay publishes them to
- * the `PRODUCTS` JetStream stream, in order per product, with `Nats-Msg-Id` = event id.
+ * What the products service publishes, and how: each change writes its events into the `outbox`
+ * table in its own transaction; the kit's outbox relay publishes them to the `PRODUCTS` JetStream
+ * stream, in order per product, with `Nats-Msg-Id` = event id. The review events, and the one
+ * event it consumes (`ml.review.scored`), are in review-events.ts.
  */
 import type { EventPayloads } from "@portico/contracts";
 import { STREAMS } from "@portico/contracts";

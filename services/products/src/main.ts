@@ -6,6 +6,7 @@
  */
 import {
   connectNatsInBackground,
+  createApiKeyVerifier,
   createDatabase,
   createLogger,
   createTokenVerifier,
@@ -15,15 +16,19 @@ import {
   migrateToLatest,
   type OutboxRelay,
   startOutboxRelay,
+  startTelemetry,
 } from "@portico/kit";
 import { createProductsApp } from "./app.js";
 import { productsConfigShape } from "./config.js";
 import { createProductEvents, PRODUCTS_STREAM } from "./events.js";
 import { serveProductQueries } from "./queries.js";
+import { consumeReviewScores } from "./review-events.js";
 import { migrations } from "./store/migrations/index.js";
 import type { Database } from "./store/schema.js";
 
 const config = loadConfig(productsConfigShape);
+// Spans are exported only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+const telemetry = await startTelemetry({ serviceName: "products" });
 const logger = createLogger("products", config.LOG_LEVEL);
 
 try {
@@ -45,6 +50,13 @@ try {
         relay = undefined;
         await started.stop();
       });
+      // Stores the ML service's review scores and each product's average sentiment.
+      const scores = await consumeReviewScores(nc, {
+        db,
+        events: createProductEvents(() => relay?.kick()),
+        log: logger.child({ component: "review-scores" }),
+      });
+      defer(scores.stop);
     },
   });
 
@@ -56,6 +68,10 @@ try {
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
     }),
+    // Asks the users service over NATS (cached for seconds); 503 while NATS is not connected.
+    verifyApiKey: createApiKeyVerifier(() => nats.current(), {
+      onUnavailable: (err) => logger.warn({ err }, "API key could not be verified"),
+    }),
     logger,
     validateResponses: config.NODE_ENV !== "production",
   });
@@ -63,7 +79,7 @@ try {
     port: config.PORT,
     host: config.HOST,
     log: logger,
-    onClose: [nats.close, () => db.destroy()],
+    onClose: [nats.close, () => db.destroy(), telemetry.shutdown],
   });
 } catch (err) {
   logger.fatal({ err }, "products service failed to start");

@@ -1,9 +1,10 @@
 /**
  * Pure mappings from a `products` row to what leaves the service: the API resource (contract
- * schema `Product`), the snapshot carried by events, and the reply of the NATS query.
+ * schema `Product`), the snapshot carried by events, and the reply of the NATS query; and from a
+ * `reviews` row to the contract's `Review`.
  */
 import type { ProductSnapshot, ProductsApi, QueryReply } from "@portico/contracts";
-import type { ProductRow } from "./store/schema.js";
+import type { ProductRow, ReviewRow } from "./store/schema.js";
 
 /** The contract's `Product` resource. */
 export type Product = ProductsApi.components["schemas"]["Product"];
@@ -30,6 +31,8 @@ export function toProduct(row: ProductRow): Product {
     stock: row.stock,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
+    reviewCount: row.review_count,
+    averageSentiment: row.average_sentiment,
   };
 }
 
@@ -47,4 +50,44 @@ export function toSnapshot(row: ProductRow): ProductSnapshot {
 /** A row (or its absence) as the reply of the `products.query.getProduct` query. */
 export function toQueryReply(row: ProductRow | undefined): QueryReply<"products.query.getProduct"> {
   return row ? { id: row.id, name: row.name, stock: row.stock } : null;
+}
+
+/** The contract's `Review` resource. */
+export type Review = ProductsApi.components["schemas"]["Review"];
+
+/** The contract's sentiment label (`positive`, `neutral`, `negative`). */
+type SentimentLabel = ProductsApi.components["schemas"]["SentimentLabel"];
+
+/** A review row as the API's `Review`: `sentiment` null until the ML service scored it. */
+export function toReview(row: ReviewRow): Review {
+  const {
+    sentiment_compound: compound,
+    sentiment_label: label,
+    sentiment_model_name: modelName,
+    sentiment_model_version: modelVersion,
+    scored_at: scoredAt,
+  } = row;
+  const scored =
+    compound !== null &&
+    label !== null &&
+    modelName !== null &&
+    modelVersion !== null &&
+    scoredAt !== null;
+  return {
+    id: row.id,
+    productId: row.product_id,
+    text: row.text,
+    rating: row.rating,
+    author: { userId: row.author_id },
+    sentiment: scored
+      ? {
+          compound,
+          // Stored from a validated `ml.review.scored` event, whose label is a SentimentLabel.
+          label: label as SentimentLabel,
+          model: { name: modelName, version: modelVersion },
+          scoredAt: scoredAt.toISOString(),
+        }
+      : null,
+    createdAt: row.created_at.toISOString(),
+  };
 }

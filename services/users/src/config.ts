@@ -30,6 +30,11 @@ export const usersConfigShape = {
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
   /** Signing key; when unset (not allowed in production) the key pair lives in the database. */
   JWT_PRIVATE_KEY: privateKeyPem().optional(),
+  /**
+   * The signing key before the last rotation: no longer signs, still published in the JWK Set so
+   * tokens it signed verify until they expire. Only read with `JWT_PRIVATE_KEY`.
+   */
+  JWT_PREVIOUS_PRIVATE_KEY: privateKeyPem().optional(),
 };
 
 /** The validated configuration of the users service. */

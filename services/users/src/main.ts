@@ -1,9 +1,11 @@
 /** Entry point of the users service: config → service (db, migrations, NATS, app) → listen. */
-import { createLogger, listen } from "@portico/kit";
+import { createLogger, listen, startTelemetry } from "@portico/kit";
 import { loadUsersConfig } from "./config.js";
 import { startUsersService } from "./service.js";
 
 const config = loadUsersConfig();
+// Spans are exported only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+const telemetry = await startTelemetry({ serviceName: "users" });
 const log = createLogger("users", config.LOG_LEVEL);
 
 try {
@@ -12,7 +14,7 @@ try {
     port: config.PORT,
     host: config.HOST,
     log,
-    onClose: [service.close],
+    onClose: [service.close, telemetry.shutdown],
   });
 } catch (err) {
   log.fatal({ err }, "users service failed to start");

@@ -6,6 +6,7 @@
  */
 import { loadContract, type UsersApi } from "@portico/contracts";
 import {
+  apiKeyVerifierFrom,
   connectNatsInBackground,
   createApp,
   createDatabase,
@@ -24,6 +25,7 @@ import type { UsersConfig } from "./config.js";
 import { createUserEvents, USERS_STREAM } from "./events.js";
 import { createHandlers } from "./handlers/index.js";
 import { QUERY_SERVICE, userQueryHandlers } from "./queries.js";
+import { storedApiKeyLookup } from "./security/api-keys.js";
 import { createPasswords } from "./security/passwords.js";
 import {
   generateSigningKey,
@@ -36,7 +38,7 @@ import {
 import { createTokenIssuer } from "./security/token-issuer.js";
 import { migrations } from "./store/migrations/index.js";
 import type { UsersDatabase } from "./store/schema.js";
-import { ensureStoredSigningKey } from "./store/signing-keys.js";
+import { ensureStoredSigningKey, newestStoredSigningKeys } from "./store/signing-keys.js";
 
 /** A started (not yet listening) users service. */
 export interface UsersService {
@@ -66,6 +68,28 @@ export async function resolveSigningKey(
 }
 
 /**
+ * The key before the last rotation, published (not used to sign) so the tokens it signed still
+ * verify: `JWT_PREVIOUS_PRIVATE_KEY` with a configured key, else the second newest stored key
+ * (see `npm run rotate-signing-key`). Undefined when there is none or it is `current` itself.
+ */
+export async function resolvePreviousSigningKey(
+  config: Pick<UsersConfig, "JWT_PRIVATE_KEY" | "JWT_PREVIOUS_PRIVATE_KEY">,
+  db: Kysely<UsersDatabase>,
+  current: SigningKey,
+): Promise<SigningKey | undefined> {
+  let previous: SigningKey | undefined;
+  if (config.JWT_PRIVATE_KEY) {
+    if (config.JWT_PREVIOUS_PRIVATE_KEY) {
+      previous = await signingKeyFromPem(config.JWT_PREVIOUS_PRIVATE_KEY);
+    }
+  } else {
+    const [, stored] = await newestStoredSigningKeys(db, 2);
+    if (stored) previous = await signingKeyFromJwk(stored.privateJwk);
+  }
+  return previous && previous.kid !== current.kid ? previous : undefined;
+}
+
+/**
  * Starts the users service's dependencies and builds its app. NATS is not waited for.
  * @throws the first error of any step (database, migration, signing key); whatever was opened
  *   before it is closed again.
@@ -82,7 +106,8 @@ export async function startUsersService(config: UsersConfig, log: Logger): Promi
     closers.push(() => db.destroy());
     await migrateToLatest(db, migrations);
     const signingKey = await resolveSigningKey(config, db);
-    log.info({ kid: signingKey.kid }, "signing key loaded");
+    const previousKey = await resolvePreviousSigningKey(config, db, signingKey);
+    log.info({ kid: signingKey.kid, previousKid: previousKey?.kid }, "signing key loaded");
 
     let relay: OutboxRelay | undefined;
     const nats = connectNatsInBackground({
@@ -102,7 +127,7 @@ export async function startUsersService(config: UsersConfig, log: Logger): Promi
     });
     closers.push(nats.close);
 
-    const jwks = publicJwkSet([signingKey]);
+    const jwks = publicJwkSet(previousKey ? [signingKey, previousKey] : [signingKey]);
     const policy = {
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
@@ -124,6 +149,10 @@ export async function startUsersService(config: UsersConfig, log: Logger): Promi
         issuer: policy.issuer,
         audience: policy.audience,
       }),
+      // Its own table: no NATS round trip, no cache (a revoked key stops here at once).
+      verifyApiKey: apiKeyVerifierFrom(storedApiKeyLookup(db), (err) =>
+        log.error({ err }, "API key lookup failed"),
+      ),
       logger: log,
       validateResponses: config.NODE_ENV !== "production",
       // Not NATS: registrations succeed without it (their events wait in the outbox).

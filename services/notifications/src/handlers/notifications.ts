@@ -2,12 +2,12 @@
 import type { NotificationsApi } from "@portico/contracts";
 import { type Handlers, notFound, toPage } from "@portico/kit";
 import type { Kysely } from "kysely";
+import { toNotification } from "../representation.js";
 import { findNotifications, markNotificationRead } from "../store/notifications.js";
-import type { NotificationRow, NotificationsDatabase } from "../store/schema.js";
+import type { NotificationsDatabase } from "../store/schema.js";
 import { callerId, cursorAfter, DEFAULT_PAGE_SIZE } from "./common.js";
 
 type Ops = NotificationsApi.operations;
-type Notification = NotificationsApi.components["schemas"]["Notification"];
 
 /** The inbox handlers, keyed by operationId. */
 export type NotificationHandlers = Pick<
@@ -15,18 +15,7 @@ export type NotificationHandlers = Pick<
   "listNotifications" | "markNotificationRead"
 >;
 
-/** The contract's `Notification` of a row. */
-export function toNotification(row: NotificationRow): Notification {
-  return {
-    id: row.id,
-    type: row.type,
-    title: row.title,
-    body: row.body,
-    productId: row.product_id,
-    createdAt: row.created_at.toISOString(),
-    readAt: row.read_at ? row.read_at.toISOString() : null,
-  };
-}
+export { toNotification };
 
 /** Builds the inbox handlers over the database. */
 export function notificationHandlers(deps: {

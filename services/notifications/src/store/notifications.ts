@@ -1,8 +1,9 @@
 /** Queries on `notifications` (and the outbox row written with one), scoped to the owning user. */
 
 import type { CursorKey } from "@portico/kit";
-import { type Kysely, sql } from "kysely";
+import { type Kysely, sql, type Transaction } from "kysely";
 import { v7 as uuidv7 } from "uuid";
+import { enqueueNotificationCreated } from "../published-events.js";
 import { queueEmail } from "./outbox.js";
 import type { NotificationRow, NotificationsDatabase } from "./schema.js";
 
@@ -54,11 +55,14 @@ export interface BackInStockRecord {
   title: string;
   body: string;
   email: { to: string; subject: string; text: string };
+  /** The request id of the event that caused it, passed on to `notification.created`. */
+  requestId?: string | undefined;
 }
 
 /**
  * In one transaction: inserts the notification unless this user already has one for this event
- * (`on conflict (user_id, event_id) do nothing`) and, only when it was inserted, its outbox email.
+ * (`on conflict (user_id, event_id) do nothing`) and, only when it was inserted, its outbox email
+ * and its `notifications.notification.created` event (the event outbox).
  * @returns true when the notification (and email) were created, false for a repeat.
  */
 export async function recordBackInStock(db: Db, record: BackInStockRecord): Promise<boolean> {
@@ -69,7 +73,10 @@ export async function recordBackInStock(db: Db, record: BackInStockRecord): Prom
  * {@link recordBackInStock} inside the caller's transaction `trx` (e.g. the consumer's, which
  * also records the event as processed).
  */
-export async function insertBackInStock(trx: Db, record: BackInStockRecord): Promise<boolean> {
+export async function insertBackInStock(
+  trx: Transaction<NotificationsDatabase>,
+  record: BackInStockRecord,
+): Promise<boolean> {
   const inserted = await trx
     .insertInto("notifications")
     .values({
@@ -82,9 +89,10 @@ export async function insertBackInStock(trx: Db, record: BackInStockRecord): Pro
       event_id: record.eventId,
     })
     .onConflict((oc) => oc.columns(["user_id", "event_id"]).doNothing())
-    .returning("id")
+    .returningAll()
     .executeTakeFirst();
   if (!inserted) return false;
   await queueEmail(trx, { notificationId: inserted.id }, record.email);
+  await enqueueNotificationCreated(trx, inserted, { requestId: record.requestId });
   return true;
 }

@@ -2,7 +2,7 @@
  * Kysely types of the notifications database (see migrations/). Timestamps are
  * `timestamptz(3)` (next_attempt_at: `timestamptz`), read as `Date`.
  */
-import type { ProcessedEventsDatabase } from "@portico/kit";
+import type { OutboxDatabase, ProcessedEventsDatabase } from "@portico/kit";
 import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
 
 /** A timestamp the database fills in (`default now()`) unless given. */
@@ -86,8 +86,8 @@ export interface DeadLetterReplaysTable {
   replayed_at: CreatedAt;
 }
 
-/** The notifications database. */
-export interface NotificationsDatabase extends ProcessedEventsDatabase {
+/** The notifications database (with the kit's `outbox` of the events it publishes). */
+export interface NotificationsDatabase extends ProcessedEventsDatabase, OutboxDatabase {
   subscriptions: SubscriptionsTable;
   notifications: NotificationsTable;
   email_outbox: EmailOutboxTable;

@@ -1,7 +1,7 @@
 /**
  * The catalogue operations of contracts/products.yaml: listProducts, createProduct, getProduct,
  * updateProduct, deleteProduct. Requests arrive validated against the contract (and admin-only
- * operations authorised) by the kit.
+ * operations authorised) by the kit. The two reads are cacheable (`ETag`, 304; see caching.ts).
  */
 import type { ProductsApi } from "@portico/contracts";
 import {
@@ -19,6 +19,7 @@ import { type ProductEvents, productCreated, productDeleted, productUpdated } fr
 import { toProduct } from "../representation.js";
 import * as store from "../store/products.js";
 import type { Database } from "../store/schema.js";
+import { conditional } from "./caching.js";
 import { assertStorableText } from "./text.js";
 
 /** What the catalogue handlers need. */
@@ -49,7 +50,7 @@ function defaulted<T>(value: T | undefined, name: string): T {
  * The keyset position of a `cursor` query parameter.
  * @throws HttpProblem 400 naming `cursor` when it is not one this API returned.
  */
-function cursorPosition(cursor: string): CursorKey {
+export function cursorPosition(cursor: string): CursorKey {
   const position = decodeCursor(cursor);
   // The kit checks the shape; a tampered id or time must not reach PostgreSQL, which would
   // reject a non-UUID id or a time outside its range (years 4713 BC to 294276 AD).
@@ -68,7 +69,7 @@ export function createProductHandlers({
   events,
 }: ProductHandlerDeps): Handlers<CatalogueOperations> {
   return {
-    async listProducts({ query }) {
+    async listProducts({ query, headers }) {
       assertStorableText("query", { q: query.q });
       const limit = defaulted(query.limit, "limit");
       const rows = await store.listProducts(db, {
@@ -82,7 +83,7 @@ export function createProductHandlers({
         limit,
         ({ row }) => toProduct(row),
       );
-      return { status: 200, body: page };
+      return conditional(headers, page);
     },
 
     async createProduct({ body, requestId, headers }) {
@@ -105,10 +106,10 @@ export function createProductHandlers({
       return { status: 201, body: toProduct(row), headers: { Location: `/products/${row.id}` } };
     },
 
-    async getProduct({ path }) {
+    async getProduct({ path, headers }) {
       const row = await store.findProduct(db, path.productId);
       if (!row) throw notFound("No product has this id.");
-      return { status: 200, body: toProduct(row) };
+      return conditional(headers, toProduct(row));
     },
 
     async updateProduct({ path, body, requestId, headers }) {

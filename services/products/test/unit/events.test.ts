@@ -20,6 +20,8 @@ const row: ProductRow = {
   stock: 5,
   created_at: new Date("2026-11-21T09:30:00.000Z"),
   updated_at: new Date("2026-11-21T09:30:00.000Z"),
+  review_count: 0,
+  average_sentiment: null,
 };
 const snapshot = {
   id: row.id,

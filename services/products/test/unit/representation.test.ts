@@ -11,6 +11,8 @@ const row: ProductRow = {
   stock: 12,
   created_at: new Date("2026-11-21T09:30:00.123Z"),
   updated_at: new Date("2026-11-21T10:00:00.000Z"),
+  review_count: 3,
+  average_sentiment: 0.4404,
 };
 
 describe("representation", () => {
@@ -27,6 +29,8 @@ describe("representation", () => {
       stock: 12,
       createdAt: "2026-11-21T09:30:00.123Z",
       updatedAt: "2026-11-21T10:00:00.000Z",
+      reviewCount: 3,
+      averageSentiment: 0.4404,
     });
   });
 

@@ -27,11 +27,31 @@ export interface SigningKeysTable {
   created_at: Generated<Date>;
 }
 
+/** `api_keys`: service accounts' API keys; the secret part only as a hash. */
+export interface ApiKeysTable {
+  id: string;
+  /** The key's 16-hex-digit lookup id; unique. */
+  lookup_id: string;
+  /** SHA-256 of the key's secret part, base64url. */
+  secret_hash: string;
+  name: string;
+  role: Role;
+  /** The administrator who created it. */
+  created_by: string;
+  created_at: Generated<Date>;
+  /** Set when revoked; a revoked key never authenticates again. */
+  revoked_at: Date | null;
+}
+
 /** The database of the users service (with the kit's event `outbox`). */
 export interface UsersDatabase extends OutboxDatabase {
   users: UsersTable;
   signing_keys: SigningKeysTable;
+  api_keys: ApiKeysTable;
 }
 
 /** A `users` row as read. */
 export type UserRow = Selectable<UsersTable>;
+
+/** An `api_keys` row as read. */
+export type ApiKeyRow = Selectable<ApiKeysTable>;

@@ -1,4 +1,7 @@
-/** The stored token signing key (development and test, when JWT_PRIVATE_KEY is unset). */
+/**
+ * The stored token signing keys (development and test, when JWT_PRIVATE_KEY is unset): the newest
+ * signs, the one before it is still published so tokens it signed verify until they expire.
+ */
 import type { Kysely } from "@portico/kit";
 import type { JWK } from "jose";
 import { sql } from "kysely";
@@ -46,4 +49,42 @@ export async function ensureStoredSigningKey(
       .execute();
     return key;
   });
+}
+
+/** The `count` newest stored signing keys, newest first. */
+export async function newestStoredSigningKeys(
+  db: Kysely<UsersDatabase>,
+  count: number,
+): Promise<StoredSigningKey[]> {
+  const rows = await db
+    .selectFrom("signing_keys")
+    .select(["kid", "private_jwk", "public_jwk"])
+    .orderBy("created_at", "desc")
+    .limit(count)
+    .execute();
+  return rows.map((row) => ({
+    kid: row.kid,
+    privateJwk: row.private_jwk,
+    publicJwk: row.public_jwk,
+  }));
+}
+
+/**
+ * Stores `key` as the newest signing key — a rotation. Instances started afterwards sign with it
+ * and publish it next to the key before it; running instances keep their keys until restarted.
+ */
+export async function addStoredSigningKey(
+  db: Kysely<UsersDatabase>,
+  key: StoredSigningKey,
+): Promise<void> {
+  await db
+    .insertInto("signing_keys")
+    .values({
+      kid: key.kid,
+      private_jwk: JSON.stringify(key.privateJwk),
+      public_jwk: JSON.stringify(key.publicJwk),
+      // Strictly after the newest, even when the clock is behind the database's.
+      created_at: sql<Date>`greatest(now(), (select max(created_at) from signing_keys) + interval '1 millisecond')`,
+    })
+    .execute();
 }

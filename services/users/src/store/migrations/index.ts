@@ -2,9 +2,11 @@
 import type { Migration } from "@portico/kit";
 import * as init from "./001_init.js";
 import * as createOutbox from "./002_create_outbox.js";
+import * as createApiKeys from "./003_create_api_keys.js";
 
 /** Name → migration, statically imported so it works from source and from dist. */
 export const migrations: Record<string, Migration> = {
   "001_init": init,
   "002_create_outbox": createOutbox,
+  "003_create_api_keys": createApiKeys,
 };

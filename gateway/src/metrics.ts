@@ -1,0 +1,148 @@
+/**
+ * The gateway's Prometheus metrics (prom-client), served at `GET /metrics` (text exposition
+ * format, outside the contract like `/healthz`). One registry per process; every gateway built
+ * in the process reports into it.
+ *
+ * Other gateway modules import the metrics they feed from here: the rate limiter increments
+ * {@link rateLimitRejections}, the Server-Sent Events endpoint moves {@link sseConnections}.
+ */
+import { HTTP_DURATION_BUCKETS, metricsRoutes } from "@portico/kit";
+import type express from "express";
+import type { RequestHandler } from "express";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { BREAKER_STATE_VALUE, type BreakerState } from "./resilience.js";
+import type { RouteTable } from "./routes.js";
+
+/** The gateway's registry. */
+export const gatewayRegistry = new Registry();
+
+/**
+ * `portico_gateway_requests_total{operation_id, upstream, method, status}`: requests answered,
+ * by the contract's operationId (`unmatched` when none matched), the service that owns it
+ * (`none` when none does) and the status code sent (0: the client left before any).
+ */
+export const gatewayRequests = new Counter({
+  name: "portico_gateway_requests_total",
+  help: "Requests answered by the gateway, by operationId, upstream service, method and status.",
+  labelNames: ["operation_id", "upstream", "method", "status"] as const,
+  registers: [gatewayRegistry],
+});
+
+/** `portico_gateway_request_duration_seconds{operation_id, upstream, method}`: latency. */
+export const gatewayRequestDuration = new Histogram({
+  name: "portico_gateway_request_duration_seconds",
+  help: "Time from request to response end at the gateway, by operationId, upstream and method.",
+  labelNames: ["operation_id", "upstream", "method"] as const,
+  buckets: HTTP_DURATION_BUCKETS,
+  registers: [gatewayRegistry],
+});
+
+/** `portico_gateway_upstream_retries_total{upstream}`: attempts sent again to an upstream. */
+export const upstreamRetries = new Counter({
+  name: "portico_gateway_upstream_retries_total",
+  help: "Requests sent to an upstream again after a failed attempt.",
+  labelNames: ["upstream"] as const,
+  registers: [gatewayRegistry],
+});
+
+/** `portico_gateway_breaker_rejections_total{upstream}`: 503s answered by an open breaker. */
+export const breakerRejections = new Counter({
+  name: "portico_gateway_breaker_rejections_total",
+  help: "Requests answered 503 by an open circuit breaker without calling the upstream.",
+  labelNames: ["upstream"] as const,
+  registers: [gatewayRegistry],
+});
+
+/**
+ * `portico_gateway_rate_limit_rejections_total{principal}`: requests answered 429. The rate
+ * limiter increments it; `principal` says what was limited: `user`, `api_key` or `ip`.
+ */
+export const rateLimitRejections = new Counter({
+  name: "portico_gateway_rate_limit_rejections_total",
+  help: "Requests rejected with 429 by the rate limiter, by kind of principal (user, api_key, ip).",
+  labelNames: ["principal"] as const,
+  registers: [gatewayRegistry],
+});
+
+/** `portico_gateway_sse_connections`: open Server-Sent Events streams (`inc` on open, `dec` on close). */
+export const sseConnections = new Gauge({
+  name: "portico_gateway_sse_connections",
+  help: "Server-Sent Events streams currently open.",
+  registers: [gatewayRegistry],
+});
+
+/** The breaker state of each upstream, read at scrape time. */
+const breakerStates = new Map<string, () => BreakerState>();
+
+/** `portico_gateway_breaker_state{upstream}`: 0 closed, 1 half-open, 2 open. */
+export const breakerState = new Gauge({
+  name: "portico_gateway_breaker_state",
+  help: "Circuit breaker state per upstream service: 0 closed, 1 half-open, 2 open.",
+  labelNames: ["upstream"] as const,
+  registers: [gatewayRegistry],
+  collect() {
+    this.reset();
+    for (const [upstream, state] of breakerStates) {
+      this.set({ upstream }, BREAKER_STATE_VALUE[state()]);
+    }
+  },
+});
+
+/** Reports `service`'s breaker state on `/metrics` until the returned function is called. */
+export function trackBreaker(service: string, state: () => BreakerState): () => void {
+  breakerStates.set(service, state);
+  return () => {
+    if (breakerStates.get(service) === state) breakerStates.delete(service);
+  };
+}
+
+/** Paths probed or scraped, not served to clients: not counted. */
+const UNMEASURED_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+
+/** What express-openapi-validator records on a matched request. */
+interface MatchedRequest {
+  openapi?: { openApiRoute?: string; schema?: { operationId?: string } };
+}
+
+/**
+ * Middleware (mount it first): counts and times every request when its response closes, by the
+ * operationId the contract matched and the upstream service that owns it in `routes`.
+ */
+export function recordGatewayMetrics(routes: RouteTable): RequestHandler {
+  return (req, res, next) => {
+    if (UNMEASURED_PATHS.has(req.path)) {
+      next();
+      return;
+    }
+    const started = process.hrtime.bigint();
+    res.once("close", () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const openapi = (req as unknown as MatchedRequest).openapi;
+      const route = openapi?.openApiRoute
+        ? routes.lookup(req.method, openapi.openApiRoute)
+        : undefined;
+      const labels = {
+        operation_id: openapi?.schema?.operationId ?? route?.operationId ?? "unmatched",
+        upstream: route?.service ?? "none",
+        method: req.method,
+      };
+      gatewayRequests.inc({ ...labels, status: String(res.headersSent ? res.statusCode : 0) });
+      gatewayRequestDuration.observe(labels, seconds);
+    });
+    next();
+  };
+}
+
+let defaultMetrics = false;
+
+/**
+ * Router with `GET /metrics` over {@link gatewayRegistry} (plus the Node.js process metrics,
+ * collected from the first call on).
+ */
+export function gatewayMetricsRoutes(): express.Router {
+  if (!defaultMetrics) {
+    collectDefaultMetrics({ register: gatewayRegistry });
+    defaultMetrics = true;
+  }
+  return metricsRoutes(gatewayRegistry);
+}

@@ -1,0 +1,82 @@
+/**
+ * The whole-request deadline (`REQUEST_TIMEOUT_MS`): a request whose response has not started
+ * that long after it arrived — slow body, slow credential check, slow upstream, all counted
+ * together — is answered with a 504 Problem. A response that has started (a stream such as
+ * Server-Sent Events) is left alone: its status is already on the wire.
+ *
+ * After the 504 nothing more happens on the request's behalf: {@link deadlineGuard} stops it
+ * before it is forwarded; an upstream exchange already under way is abandoned (its late answer
+ * is discarded, and the proxy's own `UPSTREAM_TIMEOUT_MS` bounds it), and its owner may stop it
+ * at once through {@link onDeadline}.
+ */
+import type { IncomingMessage } from "node:http";
+import { HttpProblem } from "@portico/kit";
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from "express";
+
+const DEADLINE = Symbol("portico.deadline");
+
+interface Deadline {
+  expired: boolean;
+  listeners: (() => void)[];
+}
+
+type DeadlineRequest = IncomingMessage & { [DEADLINE]?: Deadline };
+
+/** Whether `req`'s deadline passed (it was answered with 504). */
+export function deadlinePassed(req: IncomingMessage): boolean {
+  return (req as DeadlineRequest)[DEADLINE]?.expired === true;
+}
+
+/**
+ * Calls `listener` when `req`'s deadline passes (at once when it already has), e.g. to abort an
+ * upstream request that is no longer awaited.
+ */
+export function onDeadline(req: IncomingMessage, listener: () => void): void {
+  const deadline = (req as DeadlineRequest)[DEADLINE];
+  if (!deadline) return;
+  if (deadline.expired) listener();
+  else deadline.listeners.push(listener);
+}
+
+/** The Problem answered when the deadline passes. */
+export function requestTimeoutProblem(timeoutMs: number): HttpProblem {
+  return new HttpProblem(504, `The request was not answered within ${timeoutMs} ms.`);
+}
+
+/**
+ * Middleware starting the deadline of each request. When it passes before the response started,
+ * `renderProblem` answers 504 (with `Connection: close`: the rest of a slow request body is not
+ * read) and the deadline's listeners run.
+ * @param renderProblem the app's Problem renderer (its error middleware).
+ */
+export function requestDeadline(
+  timeoutMs: number,
+  renderProblem: ErrorRequestHandler,
+): RequestHandler {
+  return (req, res, next) => {
+    const deadline: Deadline = { expired: false, listeners: [] };
+    (req as DeadlineRequest)[DEADLINE] = deadline;
+    const timer = setTimeout(() => {
+      if (res.headersSent || res.writableEnded) return;
+      deadline.expired = true;
+      res.setHeader("Connection", "close");
+      renderProblem(requestTimeoutProblem(timeoutMs), req, res, () => undefined);
+      for (const listener of deadline.listeners.splice(0)) listener();
+    }, timeoutMs);
+    timer.unref();
+    const stop = () => clearTimeout(timer);
+    res.once("finish", stop);
+    res.once("close", stop);
+    next();
+  };
+}
+
+/**
+ * Middleware placed before forwarding: a request whose deadline passed (already answered 504)
+ * goes no further, so an upstream never receives a request its client was told timed out.
+ */
+export function deadlineGuard(): RequestHandler {
+  return (req: Request, _res: Response, next) => {
+    if (!deadlinePassed(req)) next();
+  };
+}

@@ -1,0 +1,1 @@
+"""Portico's ML service: sentiment analysis (VADER) behind contracts/ml.yaml."""

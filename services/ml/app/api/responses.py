@@ -1,0 +1,12 @@
+"""The error responses a route declares in the served OpenAPI document: the contract's shared
+``Problem`` (its media type is set to ``application/problem+json`` by ``app.core.openapi``)."""
+
+from typing import Any
+
+from app.core.problems import TITLES
+from app.models.generated import Problem
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for FastAPI: each status documented as a Problem."""
+    return {status: {"model": Problem, "description": TITLES[status][1]} for status in statuses}

@@ -1,0 +1,21 @@
+"""``GET /ml/models`` (contracts/ml.yaml): public."""
+
+from fastapi import APIRouter
+
+from app.api.deps import ModelDep
+from app.api.responses import problem_responses
+from app.models.generated import ModelList
+
+router = APIRouter(tags=["models"])
+
+
+@router.get(
+    "/ml/models",
+    operation_id="listModels",
+    summary="List the sentiment models",
+    response_model=ModelList,
+    responses=problem_responses(400),
+)
+async def list_models(model: ModelDep) -> ModelList:
+    """The models this service scores with, their versions and languages."""
+    return ModelList(items=[model.describe()])

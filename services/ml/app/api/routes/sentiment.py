@@ -1,0 +1,49 @@
+"""``POST /ml/sentiment`` and ``POST /ml/sentiment:batch`` (contracts/ml.yaml)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter
+
+from app.api.deps import ModelDep
+from app.api.responses import problem_responses
+from app.core.security import Principal, requirement_of
+from app.models.generated import (
+    SentimentBatchRequest,
+    SentimentBatchResult,
+    SentimentRequest,
+    SentimentResult,
+)
+
+router = APIRouter(tags=["sentiment"])
+
+
+@router.post(
+    "/ml/sentiment",
+    operation_id="analyzeSentiment",
+    summary="Score the sentiment of a text",
+    response_model=SentimentResult,
+    responses=problem_responses(400, 401),
+)
+async def analyze_sentiment(
+    body: SentimentRequest,
+    model: ModelDep,
+    _caller: Annotated[Principal, requirement_of("analyzeSentiment")],
+) -> SentimentResult:
+    """Any signed-in user. The same text always gets the same scores."""
+    return model.score(body.text)
+
+
+@router.post(
+    "/ml/sentiment:batch",
+    operation_id="analyzeSentimentBatch",
+    summary="Score the sentiment of up to 100 texts",
+    response_model=SentimentBatchResult,
+    responses=problem_responses(400, 401, 403),
+)
+async def analyze_sentiment_batch(
+    body: SentimentBatchRequest,
+    model: ModelDep,
+    _caller: Annotated[Principal, requirement_of("analyzeSentimentBatch")],
+) -> SentimentBatchResult:
+    """Administrators only. One result per item, in the request's order."""
+    return SentimentBatchResult(results=[model.score(item.text) for item in body.items])

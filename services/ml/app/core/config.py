@@ -1,0 +1,84 @@
+"""The ML service's environment, validated once at start-up (see ``.env.example``).
+
+The variable names and defaults are those of the TypeScript services (``@portico/kit``'s
+``serviceConfigShape``), without ``DATABASE_URL``: this service keeps no state.
+``python -m app.core.config`` validates the current environment and exits 1 naming each invalid
+variable, as the service does at start-up; with ``--variables`` it prints the names of every
+variable it reads, as JSON (the deployment checks compare compose.yaml and deploy/k8s with them).
+"""
+
+import json
+import sys
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+from pydantic import AnyHttpUrl, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["trace", "debug", "info", "warn", "error", "fatal", "silent"]
+
+
+class Settings(BaseSettings):
+    """Every variable the ML service reads, with its default when it has one."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", frozen=True)
+
+    NODE_ENV: Literal["development", "test", "production"] = "development"
+    HOST: Annotated[str, Field(min_length=1)] = "127.0.0.1"
+    PORT: Annotated[int, Field(ge=0, le=65535)] = 8084
+    LOG_LEVEL: LogLevel = "info"
+    NATS_URL: Annotated[str, Field(min_length=1)]
+    """NATS server URLs, comma-separated (JetStream enabled)."""
+    JWKS_URL: AnyHttpUrl
+    """The users service's JWK Set (RFC 7517), for verifying access tokens."""
+    JWT_ISSUER: Annotated[str, Field(min_length=1)] = "portico"
+    """Required ``iss`` claim of access tokens."""
+    JWT_AUDIENCE: Annotated[str, Field(min_length=1)] = "portico-api"
+    """Required ``aud`` claim of access tokens."""
+    NATS_STREAM_REPLICAS: Annotated[int, Field(ge=1, le=5)] = 1
+    """Copies of the ``ML`` stream on a NATS cluster (3 on a 3-node cluster)."""
+    WEB_CONCURRENCY: Annotated[int, Field(ge=1, le=32)] = 1
+    """uvicorn worker processes; each also runs a consumer instance (they share the durable)."""
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """``NATS_URL`` as a list of server URLs."""
+        return [url.strip() for url in self.NATS_URL.split(",") if url.strip()]
+
+
+def describe_errors(error: ValidationError) -> str:
+    """One line per invalid variable, as the TypeScript services print them."""
+    lines = [
+        f"  {'.'.join(str(part) for part in issue['loc']) or '(env)'}: {issue['msg']}"
+        for issue in error.errors()
+    ]
+    return "Invalid configuration:\n" + "\n".join(lines)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """The settings from ``env`` (default: the process environment).
+
+    Raises:
+        ValidationError: naming each missing or invalid variable.
+    """
+    if env is None:
+        return Settings()  # pydantic-settings reads the environment
+    return Settings.model_validate(dict(env))
+
+
+def main() -> int:
+    """Validates the process environment: 0 when the service would start, else 1. With
+    ``--variables``, prints the variables it reads instead."""
+    if "--variables" in sys.argv[1:]:
+        print(json.dumps(list(Settings.model_fields)))
+        return 0
+    try:
+        load_settings()
+    except ValidationError as error:
+        print(describe_errors(error), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""GET /healthz and GET /readyz, as the TypeScript services answer them."""
+
+import httpx
+from fastapi import FastAPI
+
+from app.core.security import TokenVerifier
+from app.main import build_app
+from app.sentiment.vader import VaderModel
+from tests.support.tokens import TestIssuer
+
+
+async def test_healthz_answers_while_the_process_is_up(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+def app_with_check(model: VaderModel, issuer: TestIssuer, healthy: bool) -> FastAPI:
+    app = build_app(
+        model=model,
+        token_verifier=TokenVerifier(issuer.key, issuer="portico", audience="portico-api"),
+    )
+
+    async def nats() -> None:
+        if not healthy:
+            raise RuntimeError("not connected")
+
+    app.state.readiness = {"nats": nats}
+    return app
+
+
+async def test_readyz_names_each_failing_check_with_503(
+    model: VaderModel, issuer: TestIssuer
+) -> None:
+    for healthy, status, body in [
+        (True, 200, {"status": "ready", "checks": {"nats": "ok"}}),
+        (False, 503, {"status": "not ready", "checks": {"nats": "not connected"}}),
+    ]:
+        transport = httpx.ASGITransport(app=app_with_check(model, issuer, healthy))
+        async with httpx.AsyncClient(transport=transport, base_url="http://ml.test") as http:
+            response = await http.get("/readyz")
+        assert (response.status_code, response.json()) == (status, body)

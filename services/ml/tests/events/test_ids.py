@@ -1,0 +1,37 @@
+"""Derived event ids: valid UUID v7, deterministic, time-ordered like their source."""
+
+import re
+import uuid
+
+import pytest
+
+from app.core.contract import event_contract
+from app.events.ids import derived_uuid7
+
+SOURCE = "0192f0c6-5e6f-7a81-9c83-9e0f1a2b3c4d"
+
+
+def test_is_a_uuid_v7_the_event_contract_accepts() -> None:
+    derived = derived_uuid7(SOURCE, "ml.review.scored")
+    parsed = uuid.UUID(derived)
+    assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)
+    pattern = event_contract()["events"]["ml.review.scored"]["definitions"]["EventId"]["pattern"]
+    assert re.fullmatch(pattern, derived)
+
+
+def test_is_the_same_for_the_same_source_and_purpose_only() -> None:
+    derived = derived_uuid7(SOURCE, "ml.review.scored")
+    assert derived_uuid7(SOURCE, "ml.review.scored") == derived
+    assert derived_uuid7(SOURCE, "another.purpose") != derived
+    other = "0192f0c6-5e6f-7a81-9c83-9e0f1a2b3c4e"
+    assert derived_uuid7(other, "ml.review.scored") != derived
+
+
+def test_keeps_the_source_timestamp() -> None:
+    derived = uuid.UUID(derived_uuid7(SOURCE, "ml.review.scored"))
+    assert derived.int >> 80 == uuid.UUID(SOURCE).int >> 80
+
+
+def test_rejects_a_source_that_is_not_a_uuid() -> None:
+    with pytest.raises(ValueError, match="UUID"):
+        derived_uuid7("not-a-uuid", "ml.review.scored")

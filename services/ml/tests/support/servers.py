@@ -1,0 +1,113 @@
+"""Real servers for tests: a nats-server (JetStream) from PATH, a JWK Set over HTTP, and the ML
+service itself as a separate process, each on a free port and stopped afterwards."""
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    """Returns once 127.0.0.1:``port`` accepts connections; TimeoutError after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
+
+
+@contextlib.contextmanager
+def nats_server() -> Iterator[str]:
+    """A nats-server with JetStream (store in a temporary folder); yields its URL."""
+    binary = shutil.which("nats-server")
+    if binary is None:
+        raise RuntimeError("nats-server is not on PATH (Debian: apt-get install nats-server)")
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="portico-ml-nats-") as store:
+        process = subprocess.Popen(
+            [binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", store],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_port(port)
+            yield f"nats://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+@contextlib.contextmanager
+def jwks_server(jwks: dict[str, Any]) -> Iterator[str]:
+    """Serves ``jwks`` at ``/.well-known/jwks.json`` over HTTP; yields that URL."""
+    body = json.dumps(jwks).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
+def ml_service(env: dict[str, str]) -> Iterator[str]:
+    """The ML service as ``npm start`` runs it (``python -m app``), with ``env`` on top of the
+    test's environment; yields its base URL once ``/healthz`` answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app"],
+        cwd=SERVICE_DIR,
+        env={**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "warn", **env},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the ML service exited with code {process.returncode}")
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=1):  # noqa: S310
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(15)
