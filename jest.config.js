@@ -41,7 +41,6 @@ const config = {
   })),
   globalSetup: "<rootDir>/scripts/src/testing/global-setup.ts",
   globalTeardown: "<rootDir>/scripts/src/testing/global-teardown.ts",
-  reporters: ["default", "<rootDir>/scripts/src/testing/summary-reporter.cjs"],
   maxWorkers: 2,
   testTimeout: 30_000,
 };
