@@ -54,7 +54,8 @@ beforeEach(async () => {
 function deps(overrides: Partial<DailyDigestDeps> = {}): DailyDigestDeps {
   return {
     db: database.db,
-    lookups: natsLookups(nc, 300),
+    // Long enough for a loaded CI machine to answer; the silent user costs this much per run.
+    lookups: natsLookups(nc, 1_500),
     log,
     timeZone: "UTC",
     ...overrides,
