@@ -12,8 +12,8 @@ export interface RawBodyRequest extends IncomingMessage {
   rawBody?: Buffer;
 }
 
-/** Largest accepted request body (larger: 413 Problem). */
-export const DEFAULT_BODY_LIMIT = "1mb";
+/** Largest accepted request body, in bytes (1 MiB; larger: 413 Problem). */
+export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 
 const UTF8_CHARSETS = new Set(["utf-8", "utf8", "us-ascii"]);
 
@@ -74,13 +74,21 @@ function formFields(text: string): Record<string, string | string[]> {
 }
 
 /**
- * Middleware pair: reads any request body once as a Buffer into `req.rawBody` (compressed bodies
+ * Middleware pair: reads any request body once as a Buffer into `req.rawBody` (unless the fast
+ * lane read it already; compressed bodies
  * are refused with 415, since the gateway could not validate them), then sets `req.body` to its
  * parsed form (see {@link parseBody}). Errors go to the next error handler as Problems.
  * @param limit largest accepted body, in bytes or as `"1mb"` (larger: 413).
  */
-export function bodyReader(limit: string | number = DEFAULT_BODY_LIMIT): RequestHandler[] {
-  const readRaw = express.raw({ type: () => true, limit, inflate: false });
+export function bodyReader(limit: string | number = DEFAULT_BODY_LIMIT_BYTES): RequestHandler[] {
+  const raw = express.raw({ type: () => true, limit, inflate: false });
+  // The fast lane may have read the body before handing the request over: not read twice.
+  const readRaw: RequestHandler = (req, res, next) => {
+    const given = (req as RawBodyRequest).rawBody;
+    if (given === undefined) return raw(req, res, next);
+    req.body = given.length > 0 ? given : undefined;
+    next();
+  };
   const parse: RequestHandler = (req, _res, next) => {
     if (!Buffer.isBuffer(req.body)) {
       req.body = undefined;

@@ -5,6 +5,8 @@
  * `apiKeyAuth`, and a guard that keeps timed-out requests from being forwarded. Owns the optional
  * NATS connection, which the live side of the gateway shares.
  */
+
+import type { IncomingMessage } from "node:http";
 import {
   type ApiKeyVerifier,
   type BackgroundNats,
@@ -34,6 +36,8 @@ export interface EdgeOptions {
   logger: Logger;
   /** The verifier the contract validator uses (the caller is identified with the same). */
   verifyToken: TokenVerifier;
+  /** The client's address of a bare `node:http` request, for the rate limit (see rate-limit.ts). */
+  clientAddress?: (req: IncomingMessage) => string | undefined;
 }
 
 /** The `principal` label of `portico_gateway_rate_limit_rejections_total` per kind of caller. */
@@ -49,6 +53,8 @@ export interface Edge {
   trustProxy: boolean | number | string;
   /** Security headers, then CORS: before every route, so preflights are answered first. */
   headers: RequestHandler[];
+  /** The CORS middleware alone (also in `headers`), when origins are configured. */
+  cors: RequestHandler | undefined;
   /** The whole-request deadline, then the rate limit: before the body is read. */
   limits: RequestHandler[];
   /** Right before forwarding: stops requests already answered with 504. */
@@ -78,6 +84,7 @@ export function createEdge(options: EdgeOptions): Edge {
     logger,
     onLimited: (_req, caller) =>
       rateLimitRejections.inc({ principal: REJECTION_LABEL[caller.kind] }),
+    ...(options.clientAddress ? { clientAddress: options.clientAddress } : {}),
   });
   const cors = corsMiddleware(config.CORS_ORIGINS);
 
@@ -86,6 +93,7 @@ export function createEdge(options: EdgeOptions): Edge {
     verifyApiKey,
     trustProxy: config.TRUST_PROXY,
     headers: [securityHeaders(), ...(cors ? [cors] : [])],
+    cors,
     limits: [
       requestDeadline(config.REQUEST_TIMEOUT_MS, problemErrorHandler(logger)),
       ...(limiter ? [limiter.handler] : []),

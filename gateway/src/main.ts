@@ -11,7 +11,7 @@ const gateway = createGateway({ config, logger });
 // Open event streams would hold the server until the grace period ends: end them as shutdown
 // begins (registered before listen's own handlers, so this runs first; clients reconnect).
 for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, gateway.endStreams);
-await listen(gateway.app, {
+await listen(gateway.listener, {
   port: config.PORT,
   host: config.HOST,
   log: logger,

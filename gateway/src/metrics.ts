@@ -6,9 +6,9 @@
  * Other gateway modules import the metrics they feed from here: the rate limiter increments
  * {@link rateLimitRejections}, the Server-Sent Events endpoint moves {@link sseConnections}.
  */
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { HTTP_DURATION_BUCKETS, metricsRoutes } from "@portico/kit";
 import type express from "express";
-import type { RequestHandler } from "express";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { BREAKER_STATE_VALUE, type BreakerState } from "./resilience.js";
 import type { RouteTable } from "./routes.js";
@@ -34,6 +34,18 @@ export const gatewayRequestDuration = new Histogram({
   help: "Time from request to response end at the gateway, by operationId, upstream and method.",
   labelNames: ["operation_id", "upstream", "method"] as const,
   buckets: HTTP_DURATION_BUCKETS,
+  registers: [gatewayRegistry],
+});
+
+/**
+ * `portico_gateway_fast_lane_requests_total{lane}`: requests by the way they took (fast-lane.ts):
+ * `fast` (the compiled fast lane) or `full` (the Express pipeline: every request the fast lane
+ * did not take, errors included).
+ */
+export const fastLaneRequests = new Counter({
+  name: "portico_gateway_fast_lane_requests_total",
+  help: "Requests by the way they took: the compiled fast lane (fast) or the full pipeline (full).",
+  labelNames: ["lane"] as const,
   registers: [gatewayRegistry],
 });
 
@@ -106,11 +118,16 @@ interface MatchedRequest {
 
 /**
  * Middleware (mount it first): counts and times every request when its response closes, by the
- * operationId the contract matched and the upstream service that owns it in `routes`.
+ * operationId the contract matched and the upstream service that owns it in `routes`. Takes bare
+ * `node:http` objects (the fast lane calls it too).
  */
-export function recordGatewayMetrics(routes: RouteTable): RequestHandler {
+export function recordGatewayMetrics(
+  routes: RouteTable,
+): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
   return (req, res, next) => {
-    if (UNMEASURED_PATHS.has(req.path)) {
+    const url = req.url ?? "/";
+    const query = url.indexOf("?");
+    if (UNMEASURED_PATHS.has(query < 0 ? url : url.slice(0, query))) {
       next();
       return;
     }
@@ -118,13 +135,12 @@ export function recordGatewayMetrics(routes: RouteTable): RequestHandler {
     res.once("close", () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const openapi = (req as unknown as MatchedRequest).openapi;
-      const route = openapi?.openApiRoute
-        ? routes.lookup(req.method, openapi.openApiRoute)
-        : undefined;
+      const method = req.method ?? "GET";
+      const route = openapi?.openApiRoute ? routes.lookup(method, openapi.openApiRoute) : undefined;
       const labels = {
         operation_id: openapi?.schema?.operationId ?? route?.operationId ?? "unmatched",
         upstream: route?.service ?? "none",
-        method: req.method,
+        method,
       };
       gatewayRequests.inc({ ...labels, status: String(res.headersSent ? res.statusCode : 0) });
       gatewayRequestDuration.observe(labels, seconds);

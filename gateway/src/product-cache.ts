@@ -17,8 +17,7 @@
  * from the upstream, and kept when storable), `fwd=request` (the request asked for validation
  * at the origin) or `fwd=bypass` (the cache is off: no event feed).
  */
-import type { OutgoingHttpHeaders } from "node:http";
-import type { Request, RequestHandler, Response } from "express";
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import fresh from "fresh";
 import type { CachedResponse, Fill, ResponseCache } from "./cache.js";
 
@@ -43,7 +42,7 @@ export interface ProductCacheOptions {
   maxBodyBytes?: number;
 }
 
-type ContractRequest = Request & {
+type ContractRequest = IncomingMessage & {
   openapi?: { schema?: { operationId?: string }; pathParams?: Record<string, string> };
 };
 
@@ -74,17 +73,19 @@ export function requiresOriginValidation(cacheControl: string | undefined): bool
 }
 
 /** Answers from `entry`: 304 when `If-None-Match` matches its ETag, else the stored 200. */
-function serveHit(req: Request, res: Response, entry: CachedResponse): void {
+function serveHit(req: IncomingMessage, res: ServerResponse, entry: CachedResponse): void {
   res.setHeader("Cache-Status", `${CACHE_NAME}; hit`);
   res.setHeader("Age", String(Math.max(0, Math.floor((Date.now() - entry.storedAt) / 1000))));
   for (const [name, value] of Object.entries(entry.headers)) res.setHeader(name, value);
   const ifNoneMatch = req.headers["if-none-match"];
   if (entry.etag && ifNoneMatch && fresh({ "if-none-match": ifNoneMatch }, { etag: entry.etag })) {
     res.removeHeader("content-type");
-    res.status(304).end();
+    res.statusCode = 304;
+    res.end();
     return;
   }
-  res.status(200).setHeader("Content-Length", entry.body.length);
+  res.statusCode = 200;
+  res.setHeader("Content-Length", entry.body.length);
   res.end(entry.body);
 }
 
@@ -92,7 +93,12 @@ function serveHit(req: Request, res: Response, entry: CachedResponse): void {
  * Records the body the proxy writes to `res` and, once the response completed as a storable 200,
  * stores it for `fill`; abandons the fill otherwise.
  */
-function recordInto(cache: ResponseCache, fill: Fill, res: Response, maxBodyBytes: number): void {
+function recordInto(
+  cache: ResponseCache,
+  fill: Fill,
+  res: ServerResponse,
+  maxBodyBytes: number,
+): void {
   const chunks: Buffer[] = [];
   let size = 0;
   let overflow = false;
@@ -111,14 +117,14 @@ function recordInto(cache: ResponseCache, fill: Fill, res: Response, maxBodyByte
   };
   const write = res.write;
   const end = res.end;
-  res.write = function (this: Response, chunk: unknown, ...rest: unknown[]) {
+  res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
     collect(chunk, rest[0]);
     return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as Response["write"];
-  res.end = function (this: Response, chunk?: unknown, ...rest: unknown[]) {
+  } as ServerResponse["write"];
+  res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
     collect(chunk, rest[0]);
-    return (end as (...args: unknown[]) => Response).call(this, chunk, ...rest);
-  } as Response["end"];
+    return (end as (...args: unknown[]) => ServerResponse).call(this, chunk, ...rest);
+  } as ServerResponse["end"];
 
   res.once("finish", () => {
     const headers = res.getHeaders();
@@ -137,12 +143,12 @@ function recordInto(cache: ResponseCache, fill: Fill, res: Response, maxBodyByte
 /**
  * Middleware placed after the contract validator and before the proxy: serves `getProduct` from
  * `cache` or records the upstream's answer into it, and drops a product's entry after a write
- * to it through this gateway.
+ * to it through this gateway. Takes bare `node:http` objects (the fast lane's and Express's).
  */
 export function cacheProductReads(
   cache: ResponseCache,
   options: ProductCacheOptions = {},
-): RequestHandler {
+): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
   const maxBodyBytes = options.maxBodyBytes ?? 256 * 1024;
   return (req, res, next) => {
     const { openapi } = req as ContractRequest;

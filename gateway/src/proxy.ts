@@ -1,18 +1,17 @@
 /**
- * Forwarding to upstream services with http-proxy-middleware: one proxy (and one keep-alive agent)
- * per upstream instance, round-robin across the instances the pool deems up, the original body
+ * Forwarding to upstream services: one keep-alive agent per upstream instance, plain `node:http`
+ * requests on it (no proxy library: the benchmark's profile showed http-proxy-middleware costing
+ * about half of a bare proxy hop again, see docs/benchmarks.md), round-robin across the instances the pool deems up, the original body
  * bytes written upstream, and upstream failures turned into Problem Details. A refused or reset
  * connection takes the instance out at once. Each exchange runs through the service's retry and
  * circuit-breaker policies (resilience.ts): a request whose connection was never established is
  * retried on another instance whatever its method (it cannot have had an effect); idempotent ones
  * also after a 502/503/504 or a broken connection; an open breaker answers 503 at once.
  */
-import http, { type ClientRequest, type IncomingMessage, ServerResponse } from "node:http";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
-import type { Socket } from "node:net";
 import { HttpProblem, type Logger } from "@portico/kit";
-import type { NextFunction, Request, RequestHandler, Response } from "express";
-import { createProxyMiddleware } from "http-proxy-middleware";
+import type { Request, RequestHandler } from "express";
 import type { RawBodyRequest } from "./body.js";
 import {
   breakerOpenProblem,
@@ -28,8 +27,18 @@ import type { RouteTable } from "./routes.js";
 import { traceUpstreamAttempt } from "./tracing.js";
 import type { UpstreamInstance, UpstreamPool } from "./upstream-pool.js";
 
-/** What earlier middleware set on the request: the request id and pino-http's child logger. */
+/** What earlier steps set on the request: the request id, the body read, a request logger. */
 type ProxiedRequest = RawBodyRequest & { id?: unknown; log?: Logger };
+
+/**
+ * Forwards one request: `next(problem)` when it cannot be answered from an instance. Takes bare
+ * `node:http` objects (an Express request and response are such).
+ */
+export type ProxyHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (err?: unknown) => void,
+) => void;
 
 /** Raised on the upstream request when it stays silent longer than the configured timeout. */
 export class UpstreamTimeoutError extends Error {
@@ -84,7 +93,7 @@ export function noInstanceProblem(service: string, retryAfterSeconds: number): H
 
 /** A balancing proxy to the instances of one upstream service. */
 export interface UpstreamProxy {
-  handler: RequestHandler;
+  handler: ProxyHandler;
   /** Destroys the keep-alive agents (call on shutdown to close pooled sockets). */
   close(): void;
 }
@@ -108,29 +117,19 @@ export interface UpstreamProxyOptions {
   onRetry?: () => void;
   /** Told each time the open breaker answers instead of the service (for metrics). */
   onBreakerRejection?: () => void;
-}
-
-/** The X-Forwarded-* headers http-proxy appends to; restored before a retry so it appends once. */
-const FORWARDED = ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-host"];
-
-/** The attempt in flight: settled by the `proxyRes` and `error` handlers. */
-interface PendingAttempt {
-  instance: UpstreamInstance;
-  resolve(response: IncomingMessage): void;
-  reject(err: unknown): void;
+  /** Where failed upstream requests are logged when the request has no logger of its own. */
+  logger?: Logger;
 }
 
 /** One request's way through the pool, possibly over several attempts. */
 interface Exchange {
   tried: Set<UpstreamInstance>;
-  forwarded: Record<string, string | string[] | undefined>;
-  next: NextFunction;
+  next: (err?: unknown) => void;
   attempts: number;
-  pending?: PendingAttempt | undefined;
+  /** Abandons the attempt in flight (the client left). */
+  abort?: (() => void) | undefined;
   /** How the previous attempt failed: answered when no further attempt can be made. */
   previous?: unknown;
-  /** Set once a response is being forwarded to the client. */
-  forwarding: boolean;
 }
 
 /** Discards a response that will not be forwarded, so its connection can be reused. */
@@ -139,42 +138,160 @@ function discard(failure: unknown): void {
 }
 
 /**
+ * Hop-by-hop request headers (RFC 9110 section 7.6.1): they describe the client's connection to
+ * the gateway, not the request, so they are not forwarded (nor are the ones `Connection` names).
+ * `host` is replaced by the instance's own, the body's framing by its actual length.
+ */
+const NOT_FORWARDED = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "content-length",
+]);
+
+/** How to reach one instance: its agent (pooled keep-alive sockets) and where requests go. */
+interface Target {
+  instance: UpstreamInstance;
+  request: typeof http.request;
+  agent: http.Agent;
+  hostname: string;
+  port: number;
+  /** `Host` header sent to the instance. */
+  host: string;
+  /** The instance's base path without a trailing slash (the request URL is appended). */
+  basePath: string;
+}
+
+/**
+ * The headers of the request forwarded to `target`: the client's end-to-end headers, the
+ * instance's `Host`, `X-Forwarded-For`/`-Proto`/`-Port` appended to and `X-Forwarded-Host` kept
+ * when present (the de-facto convention; RFC 7239 `Forwarded` is not produced), the request id,
+ * and the length of the body read earlier.
+ */
+export function forwardedHeaders(
+  req: IncomingMessage & { id?: unknown; rawBody?: Buffer },
+  host: string,
+): http.OutgoingHttpHeaders {
+  const headers: http.OutgoingHttpHeaders = {};
+  const named = req.headers.connection;
+  const dropped =
+    typeof named === "string" && named !== ""
+      ? new Set(
+          named
+            .toLowerCase()
+            .split(",")
+            .map((name) => name.trim()),
+        )
+      : undefined;
+  for (const name in req.headers) {
+    if (NOT_FORWARDED.has(name) || dropped?.has(name)) continue;
+    headers[name] = req.headers[name];
+  }
+  headers.host = host;
+  const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
+  const port = portOf(req.headers.host) ?? (encrypted ? "443" : "80");
+  appendHeader(headers, "x-forwarded-for", req.socket.remoteAddress ?? "");
+  appendHeader(headers, "x-forwarded-port", port);
+  appendHeader(headers, "x-forwarded-proto", encrypted ? "https" : "http");
+  headers["x-forwarded-host"] = req.headers["x-forwarded-host"] ?? req.headers.host ?? "";
+  if (typeof req.id === "string") headers["x-request-id"] = req.id;
+  if (req.rawBody && req.rawBody.length > 0) headers["content-length"] = req.rawBody.length;
+  return headers;
+}
+
+function appendHeader(headers: http.OutgoingHttpHeaders, name: string, value: string): void {
+  const existing = headers[name];
+  headers[name] = typeof existing === "string" && existing !== "" ? `${existing},${value}` : value;
+}
+
+/** The port of a `Host` header value (`example.com:8080` → `8080`), if it names one. */
+function portOf(host: string | undefined): string | undefined {
+  return /:(\d+)$/.exec(host ?? "")?.[1];
+}
+
+/**
  * Creates the balancing proxy of one upstream service. Each request goes to the pool's next
  * instance, through the service's breaker and retry policies (see resilience.ts): an attempt is
  * settled when the response headers arrive, so a 502/503/504 of an idempotent request can still
  * be retried, on another instance when there is one; the response chosen is then streamed to the
  * client. Answers 503 with `Retry-After` when no instance is available or the breaker is open.
+ * Each instance has one keep-alive agent; requests are plain `node:http` requests on it, with the
+ * body read earlier by the gateway written as is.
  */
 export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProxy {
   const { pool, timeoutMs, retryAfterSeconds } = options;
   const service = pool.service;
   const resilience = options.resilience ?? createUpstreamResilience(service);
-  const exchanges = new WeakMap<IncomingMessage, Exchange>();
-  const proxies = new Map<UpstreamInstance, RequestHandler>();
-  const agents: http.Agent[] = [];
+  const targets = new Map<UpstreamInstance, Target>(
+    pool.instances.map((instance) => {
+      const https_ = instance.url.protocol === "https:";
+      const target: Target = {
+        instance,
+        request: https_ ? https.request : http.request,
+        agent: https_ ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true }),
+        hostname: instance.url.hostname.replace(/^\[|\]$/g, ""),
+        port: Number(instance.url.port || (https_ ? 443 : 80)),
+        host: instance.url.host,
+        basePath: instance.url.pathname.replace(/\/$/, ""),
+      };
+      return [instance, target];
+    }),
+  );
 
   /** One attempt: the next instance, the request sent, settled by the response headers. */
-  const attemptOnce = (req: Request, res: Response, exchange: Exchange) => {
+  const attemptOnce = (req: ProxiedRequest, exchange: Exchange) => {
     // Untried instances first; when every one was tried, any that is up again.
     const instance =
       pool.pick(exchange.tried) ?? (exchange.tried.size > 0 ? pool.pick() : undefined);
-    const proxy = instance ? proxies.get(instance) : undefined;
-    if (!instance || !proxy) throw new NoInstanceError(service);
-    if (exchange.attempts > 0) {
-      options.onRetry?.();
-      for (const name of FORWARDED) {
-        const value = exchange.forwarded[name];
-        if (value === undefined) delete req.headers[name];
-        else req.headers[name] = value;
-      }
-    }
+    const target = instance ? targets.get(instance) : undefined;
+    if (!instance || !target) throw new NoInstanceError(service);
+    if (exchange.attempts > 0) options.onRetry?.();
     discard(exchange.previous);
     exchange.previous = undefined;
     exchange.attempts += 1;
     exchange.tried.add(instance);
     return new Promise<IncomingMessage>((resolve, reject) => {
-      exchange.pending = { instance, resolve, reject };
-      void proxy(req, res, exchange.next);
+      const proxyReq = target.request({
+        hostname: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: target.basePath + (req.url ?? "/"),
+        headers: forwardedHeaders(req, target.host),
+        agent: target.agent,
+      });
+      let abandoned = false;
+      exchange.abort = () => {
+        abandoned = true; // its "socket hang up" says nothing about the instance
+        proxyReq.destroy();
+        reject(new ClientGoneError());
+      };
+      traceUpstreamAttempt(req, proxyReq, instance, exchange.attempts);
+      const limitMs = options.timeoutFor?.(req) ?? timeoutMs;
+      proxyReq.setTimeout(limitMs, () => {
+        proxyReq.destroy(new UpstreamTimeoutError(service, limitMs));
+      });
+      proxyReq.once("response", (proxyRes: IncomingMessage) => {
+        exchange.abort = undefined;
+        if (RETRYABLE_STATUSES.has(proxyRes.statusCode ?? 0)) {
+          reject(new UpstreamStatusError(service, proxyRes));
+        } else resolve(proxyRes);
+      });
+      proxyReq.once("error", (err: Error) => {
+        exchange.abort = undefined;
+        if (abandoned) return;
+        if (instanceDown(err)) pool.markDown(instance, `connection failed (${errorCode(err)})`);
+        (req.log ?? options.logger)?.warn(
+          { err, service, instance: instance.ordinal },
+          "upstream request failed",
+        );
+        reject(err);
+      });
+      proxyReq.end(req.rawBody && req.rawBody.length > 0 ? req.rawBody : undefined);
     }).catch((err: unknown) => {
       exchange.previous = err;
       throw err;
@@ -182,23 +299,24 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
   };
 
   /** Streams the chosen upstream response to the client (status, headers, body). */
-  const forward = (req: Request, res: Response, exchange: Exchange, upstream: IncomingMessage) => {
+  const forward = (req: IncomingMessage, res: ServerResponse, upstream: IncomingMessage) => {
     if (res.headersSent || res.destroyed) {
       // Answered meanwhile (e.g. the whole-request deadline's 504): drop this one.
       upstream.resume();
       return;
     }
-    exchange.forwarding = true;
     res.statusCode = upstream.statusCode ?? 502;
     if (upstream.statusMessage) res.statusMessage = upstream.statusMessage;
-    for (const [name, value] of Object.entries(upstream.headers)) {
+    const headers = upstream.headers;
+    for (const name in headers) {
+      const value = headers[name];
       if (value !== undefined) res.setHeader(name, value);
     }
-    // As http-proxy does: HTTP/1.0 clients get no chunked encoding; keep-alive by default.
+    // HTTP/1.0 clients get no chunked encoding; keep-alive by default.
     if (req.httpVersion === "1.0") {
       res.removeHeader("transfer-encoding");
       res.setHeader("connection", req.headers.connection ?? "close");
-    } else if (!upstream.headers.connection) {
+    } else if (!headers.connection) {
       res.setHeader("connection", req.headers.connection ?? "keep-alive");
     }
     // Either side going away mid-body ends the other: no half-sent response left hanging.
@@ -212,7 +330,7 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
   };
 
   /** Answers for an exchange that produced no response to forward. */
-  const fail = (req: Request, res: Response, exchange: Exchange, err: unknown) => {
+  const fail = (req: IncomingMessage, res: ServerResponse, exchange: Exchange, err: unknown) => {
     if (err instanceof ClientGoneError || res.headersSent || res.destroyed) {
       discard(exchange.previous);
       return;
@@ -223,7 +341,7 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
         ? exchange.previous
         : err;
     if (last instanceof UpstreamStatusError) {
-      forward(req, res, exchange, last.response);
+      forward(req, res, last.response);
       return;
     }
     if (isBreakerOpen(last)) {
@@ -238,115 +356,23 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
     );
   };
 
-  const failed =
-    (instance: UpstreamInstance) => (err: Error, req: IncomingMessage, res: unknown) => {
-      if (!(res instanceof ServerResponse)) {
-        (res as Socket).destroy();
-        return;
-      }
-      const log = (req as ProxiedRequest).log;
-      if (instanceDown(err)) {
-        pool.markDown(instance, `connection failed (${errorCode(err)})`);
-      }
-      log?.warn({ err, service, instance: instance.ordinal }, "upstream request failed");
-      const exchange = exchanges.get(req);
-      if (!exchange) return;
-      const pending = exchange.pending;
-      if (pending?.instance === instance) {
-        exchange.pending = undefined;
-        pending.reject(err);
-        return;
-      }
-      // The response was being forwarded: it can only be cut short (or, before its first byte,
-      // replaced by a Problem). An error of an attempt already given up on changes nothing.
-      if (exchange.forwarding) exchange.next(upstreamProblem(err, service));
-    };
-
-  for (const instance of pool.instances) {
-    const agent =
-      instance.url.protocol === "https:"
-        ? new https.Agent({ keepAlive: true })
-        : new http.Agent({ keepAlive: true });
-    agents.push(agent);
-    const proxy = createProxyMiddleware<IncomingMessage, ServerResponse>({
-      target: instance.url.href,
-      agent,
-      changeOrigin: true,
-      // X-Forwarded-For (appended), -Proto and -Port, and -Host (kept when already set).
-      xfwd: true,
-      // The response is forwarded by `forward` once the exchange settled (it may be retried).
-      selfHandleResponse: true,
-      on: {
-        proxyReq: (proxyReq: ClientRequest, req: IncomingMessage) => {
-          const id = (req as ProxiedRequest).id;
-          if (typeof id === "string") proxyReq.setHeader("X-Request-Id", id);
-          const exchange = exchanges.get(req);
-          traceUpstreamAttempt(req, proxyReq, instance, exchange?.attempts ?? 1);
-          const limitMs = options.timeoutFor?.(req) ?? timeoutMs;
-          proxyReq.setTimeout(limitMs, () => {
-            proxyReq.destroy(new UpstreamTimeoutError(service, limitMs));
-          });
-          writeRawBody(proxyReq, req as ProxiedRequest);
-        },
-        proxyRes: (proxyRes: IncomingMessage, req: IncomingMessage) => {
-          const exchange = exchanges.get(req);
-          const pending = exchange?.pending;
-          if (!exchange || pending?.instance !== instance) {
-            proxyRes.resume();
-            return;
-          }
-          exchange.pending = undefined;
-          if (RETRYABLE_STATUSES.has(proxyRes.statusCode ?? 0)) {
-            pending.reject(new UpstreamStatusError(service, proxyRes));
-          } else pending.resolve(proxyRes);
-        },
-        error: failed(instance),
-      },
-    });
-    proxies.set(instance, proxy as unknown as RequestHandler);
-  }
-
   return {
-    handler: (req, res, next) => {
-      const forwarded = Object.fromEntries(FORWARDED.map((name) => [name, req.headers[name]]));
-      const exchange: Exchange = {
-        tried: new Set(),
-        forwarded,
-        next,
-        attempts: 0,
-        forwarding: false,
-      };
-      exchanges.set(req, exchange);
-      res.once("close", () => {
-        // The client left while an attempt was in flight: settle it without counting it.
-        const pending = exchange.pending;
-        exchange.pending = undefined;
-        pending?.reject(new ClientGoneError());
-      });
+    handler: (req: ProxiedRequest, res, next) => {
+      const exchange: Exchange = { tried: new Set(), next, attempts: 0 };
+      // The client left while an attempt was in flight: abandon it without counting it.
+      res.once("close", () => exchange.abort?.());
       resilience
-        .execute(req.method, () => attemptOnce(req, res, exchange))
+        .execute(req.method ?? "GET", () => attemptOnce(req, exchange))
         .then(
-          (upstream) => forward(req, res, exchange, upstream),
+          (upstream) => forward(req, res, upstream),
           (err: unknown) => fail(req, res, exchange, err),
         )
         .catch(next);
     },
     close: () => {
-      for (const agent of agents) agent.destroy();
+      for (const target of targets.values()) target.agent.destroy();
     },
   };
-}
-
-/**
- * Writes the body read earlier by the gateway, byte for byte: the incoming stream was consumed,
- * so http-proxy's own pipe would send nothing. Its pipe still ends the request on the next tick.
- */
-function writeRawBody(proxyReq: ClientRequest, req: RawBodyRequest): void {
-  const raw = req.rawBody;
-  if (!raw) return;
-  proxyReq.removeHeader("Transfer-Encoding");
-  proxyReq.setHeader("Content-Length", raw.length);
-  if (raw.length > 0) proxyReq.write(raw);
 }
 
 /**
@@ -356,7 +382,7 @@ function writeRawBody(proxyReq: ClientRequest, req: RawBodyRequest): void {
  */
 export function forwardToOwner(
   routes: RouteTable,
-  proxies: ReadonlyMap<string, RequestHandler>,
+  proxies: ReadonlyMap<string, ProxyHandler>,
 ): RequestHandler {
   return (req, res, next) => {
     const template = (req as Request & { openapi?: { openApiRoute?: string } }).openapi

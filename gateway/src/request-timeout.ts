@@ -9,7 +9,7 @@
  * is discarded, and the proxy's own `UPSTREAM_TIMEOUT_MS` bounds it), and its owner may stop it
  * at once through {@link onDeadline}.
  */
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { HttpProblem } from "@portico/kit";
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from "express";
 
@@ -52,15 +52,25 @@ export function requestTimeoutProblem(timeoutMs: number): HttpProblem {
 export function requestDeadline(
   timeoutMs: number,
   renderProblem: ErrorRequestHandler,
-): RequestHandler {
+): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
   return (req, res, next) => {
+    // Started already when the fast lane handed the request over: it runs from the arrival.
+    if ((req as DeadlineRequest)[DEADLINE]) {
+      next();
+      return;
+    }
     const deadline: Deadline = { expired: false, listeners: [] };
     (req as DeadlineRequest)[DEADLINE] = deadline;
     const timer = setTimeout(() => {
       if (res.headersSent || res.writableEnded) return;
       deadline.expired = true;
       res.setHeader("Connection", "close");
-      renderProblem(requestTimeoutProblem(timeoutMs), req, res, () => undefined);
+      renderProblem(
+        requestTimeoutProblem(timeoutMs),
+        req as Request,
+        res as Response,
+        () => undefined,
+      );
       for (const listener of deadline.listeners.splice(0)) listener();
     }, timeoutMs);
     timer.unref();

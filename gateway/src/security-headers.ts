@@ -6,6 +6,7 @@
  * from its CDN, so it gets its own policy allowing that script, Scalar's inline start-up script
  * and styles, and fetching `/openapi.json` and the API itself.
  */
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { RequestHandler } from "express";
 import helmet from "helmet";
 
@@ -38,19 +39,44 @@ const DOCS_CSP = {
 /** Paths answered with an HTML page rather than an API answer. */
 const DOCS_PATHS = new Set(["/docs", "/docs/"]);
 
+const SHARED = {
+  frameguard: { action: "deny" as const },
+  referrerPolicy: { policy: "no-referrer" as const },
+};
+
+/** helmet for API answers. */
+function apiHelmet() {
+  return helmet({ ...SHARED, contentSecurityPolicy: { useDefaults: false, directives: API_CSP } });
+}
+
 /** Middleware setting the security headers: the `/docs` policy there, the API policy elsewhere. */
 export function securityHeaders(): RequestHandler {
-  const shared = {
-    frameguard: { action: "deny" as const },
-    referrerPolicy: { policy: "no-referrer" as const },
-  };
-  const api = helmet({
-    ...shared,
-    contentSecurityPolicy: { useDefaults: false, directives: API_CSP },
-  });
+  const api = apiHelmet();
   const docs = helmet({
-    ...shared,
+    ...SHARED,
     contentSecurityPolicy: { useDefaults: false, directives: DOCS_CSP },
   });
   return (req, res, next) => (DOCS_PATHS.has(req.path) ? docs : api)(req, res, next);
+}
+
+/**
+ * The API answers' security headers as {@link securityHeaders} sets them, worked out once by
+ * running helmet against a recording response (its headers depend on its options only), and a
+ * step setting them: for the fast lane, which pays for no per-request header logic.
+ */
+export function precomputedSecurityHeaders(): (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: () => void,
+) => void {
+  const headers: [string, string][] = [];
+  const recorder = {
+    setHeader: (name: string, value: unknown) => headers.push([name, String(value)]),
+    removeHeader: () => undefined,
+  };
+  apiHelmet()({} as never, recorder as never, () => undefined);
+  return (_req, res, next) => {
+    for (const [name, value] of headers) res.setHeader(name, value);
+    next();
+  };
 }

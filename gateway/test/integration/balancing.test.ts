@@ -68,7 +68,7 @@ beforeAll(async () => {
     },
   );
   gateway = createGateway({ config, logger });
-  server = await serve(gateway.app);
+  server = await serve(gateway.listener);
   adminToken = await jwks.sign({ sub: "admin-1", role: "admin", email: "root@example.com" });
   await fetch(`${server.url}/readyz`);
 });

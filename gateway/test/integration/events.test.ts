@@ -72,7 +72,7 @@ beforeAll(async () => {
     config: config({ NATS_URL: process.env.NATS_URL ?? "" }),
     logger: log,
   });
-  server = await serve(gateway.app);
+  server = await serve(gateway.listener);
   expect(await gateway.live.ready).toBe(true);
   ada.token = await jwks.sign({ sub: ada.id, role: "user", email: "ada@example.com" });
   grace.token = await jwks.sign({ sub: grace.id, role: "user", email: "grace@example.com" });
@@ -280,7 +280,7 @@ describe("GET /events", () => {
 describe("GET /events without NATS", () => {
   it("answers 503 with Retry-After", async () => {
     const offline = createGateway({ config: config(), logger: log });
-    const offlineServer = await serve(offline.app);
+    const offlineServer = await serve(offline.listener);
     try {
       const stream = await openEventStream(`${offlineServer.url}/events`, bearer(ada.token));
       expect(stream.status).toBe(503);

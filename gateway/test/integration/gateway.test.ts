@@ -49,7 +49,7 @@ beforeAll(async () => {
     { exit: false },
   );
   gateway = createGateway({ config, logger: createLogger("gateway", "silent") });
-  server = await serve(gateway.app);
+  server = await serve(gateway.listener);
   userToken = await jwks.sign({ sub: "user-1", role: "user", email: "ada@example.com" });
   adminToken = await jwks.sign({ sub: "admin-1", role: "admin", email: "root@example.com" });
 });
@@ -500,7 +500,7 @@ describe("readiness with every dependency up", () => {
       { exit: false },
     );
     const ready = createGateway({ config, logger: createLogger("gateway", "silent") });
-    const readyServer = await serve(ready.app);
+    const readyServer = await serve(ready.listener);
     try {
       // As an orchestrator's probe does: a check that timed out while jest was busy is retried.
       let response = await fetch(`${readyServer.url}/readyz`);
@@ -527,5 +527,66 @@ describe("readiness with every dependency up", () => {
       await notifications.close();
       await ml.close();
     }
+  });
+});
+
+describe("the fast lane", () => {
+  /** The `portico_gateway_fast_lane_requests_total` counts (the scrape itself counts as full). */
+  async function lanes(): Promise<{ fast: number; full: number }> {
+    const text = await (await call("/metrics")).text();
+    const count = (lane: string) =>
+      Number(
+        new RegExp(
+          `^portico_gateway_fast_lane_requests_total\\{lane="${lane}"\\} (\\d+)$`,
+          "m",
+        ).exec(text)?.[1] ?? 0,
+      );
+    return { fast: count("fast"), full: count("full") };
+  }
+
+  it("takes valid requests to proxied operations, with the full pipeline's headers", async () => {
+    const before = await lanes();
+    const read = await call(`/products/${PRODUCT_ID}`);
+    const body = JSON.stringify({ name: "Kettle", price: { amount: 2599, currency: "EUR" } });
+    const write = await call("/products", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${adminToken}`, "Content-Type": "application/json" },
+      body,
+    });
+    const after = await lanes();
+
+    expect([read.status, write.status]).toEqual([200, 200]);
+    expect(after.fast - before.fast).toBe(2);
+    expect(after.full - before.full).toBe(1); // the second scrape
+    for (const response of [read, write]) {
+      expect(response.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+      expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(response.headers.get("content-security-policy")).toBe(
+        "default-src 'none';frame-ancestors 'none'",
+      );
+      expect(response.headers.get("ratelimit")).toMatch(/^"(anonymous|principal)"; r=\d+; t=\d+$/);
+    }
+    expect(products.received.map((r) => r.body.toString("utf8"))).toEqual(["", body]);
+  });
+
+  it("hands invalid requests and refused credentials to the full pipeline, which answers them", async () => {
+    const before = await lanes();
+    const badId = await call("/products/not-a-uuid");
+    const forbidden = await call("/products", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${userToken}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ name: "Kettle", price: { amount: 2599, currency: "EUR" } }),
+    });
+    const after = await lanes();
+
+    expect(badId.status).toBe(400);
+    expect((await problemOf(badId)).errors?.[0]).toMatchObject({
+      location: "path",
+      field: "productId",
+    });
+    expect(forbidden.status).toBe(403);
+    expect(after.fast - before.fast).toBe(0);
+    expect(after.full - before.full).toBe(3);
+    expect(products.received).toHaveLength(0);
   });
 });

@@ -89,7 +89,7 @@ beforeAll(async () => {
     ),
   };
   gateway = createGateway({ config: loadGatewayConfig(env, { exit: false }), logger: log });
-  server = await serve(gateway.app);
+  server = await serve(gateway.listener);
   expect(await gateway.live.ready).toBe(true);
 }, 60_000);
 

@@ -181,7 +181,7 @@ beforeAll(async () => {
     config: gatewayConfig({ NATS_URL: process.env.NATS_URL ?? "" }),
     logger: log,
   });
-  server = await serve(gateway.app);
+  server = await serve(gateway.listener);
   expect(await gateway.live.ready).toBe(true);
   adminToken = await jwks.sign({ sub: randomUUID(), role: "admin", email: "root@example.com" });
 });
@@ -344,7 +344,7 @@ describe("getProduct through the gateway cache", () => {
 describe("getProduct without NATS", () => {
   it("bypasses the cache: nothing could invalidate it", async () => {
     const offline = createGateway({ config: gatewayConfig(), logger: log });
-    const offlineServer = await serve(offline.app);
+    const offlineServer = await serve(offline.listener);
     try {
       const spoon = newProduct("Spoon");
       for (let i = 0; i < 2; i += 1) {

@@ -139,7 +139,7 @@ export async function startGateway(
 ): Promise<RunningGateway> {
   const config = loadGatewayConfig({ PORT: "0", LOG_LEVEL: "silent", ...env }, { exit: false });
   const gateway = createGateway({ config, logger });
-  const server = await serve(gateway.app);
+  const server = await serve(gateway.listener);
   return {
     url: server.url,
     gateway,

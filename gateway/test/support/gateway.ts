@@ -113,7 +113,7 @@ export async function startGateway(
     contract,
   );
   const gateway = createGateway({ config, logger: createLogger("gateway", "silent"), contract });
-  const server = await serve(gateway.app);
+  const server = await serve(gateway.listener);
   return {
     gateway,
     url: server.url,

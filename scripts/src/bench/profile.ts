@@ -3,7 +3,7 @@
  * where the time goes: self time per function and per origin (a package under node_modules, the
  * gateway's or the kit's sources, Node's internals, garbage collection, idle).
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestIssuer } from "@portico/kit/testing";
@@ -167,6 +167,9 @@ export async function profileGateway(
     const main = files.find((file) => /\.0\.\d+\.cpuprofile$/.test(file)) ?? files[0];
     if (!main) throw new Error("the profiled gateway wrote no .cpuprofile");
     const summary = await summariseProfile(main);
+    // Kept for a closer look (e.g. in Chrome DevTools' Performance panel).
+    await mkdir(join(".data", "bench"), { recursive: true });
+    await copyFile(main, join(".data", "bench", "gateway.cpuprofile"));
     settings.say(
       `profile: ${Math.round(result.requestsPerSecond)} req/s while profiled; top stages ${summary.byStage
         .slice(0, 3)

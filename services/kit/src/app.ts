@@ -4,6 +4,7 @@
  * (security, request validation, response validation outside production) → handler → Problem.
  */
 import { randomUUID } from "node:crypto";
+import type { ServerResponse } from "node:http";
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from "express";
 import * as OpenApiValidator from "express-openapi-validator";
 import { pinoHttp } from "pino-http";
@@ -104,10 +105,15 @@ export function assertHandlersMatch(contract: Record<string, unknown>, handlers:
   }
 }
 
-/** Middleware: sets `req.id` and the `X-Request-Id` response header (see {@link requestIdOf}). */
+/**
+ * Middleware: sets `req.id` (unless already set) and the `X-Request-Id` response header (see
+ * {@link requestIdOf}).
+ */
 export function requestId(): RequestHandler {
   return (req, res, next) => {
-    const id = requestIdOf(req);
+    // Kept when set already (the gateway's fast lane may have handed the request over).
+    const given = (req as OpenApiRequest).id;
+    const id = typeof given === "string" ? given : requestIdOf(req);
     (req as OpenApiRequest).id = id;
     res.setHeader("X-Request-Id", id);
     next();
@@ -360,11 +366,27 @@ export function problemErrorHandler(logger: Logger): ErrorRequestHandler {
       res.destroy();
       return;
     }
-    const body: ProblemBody = problem.toBody(
-      req.originalUrl.split("?")[0],
-      (req as OpenApiRequest).id as string,
-    );
-    for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
-    res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+    sendProblem(res, problem, req.originalUrl ?? req.url, (req as OpenApiRequest).id as string);
   };
+}
+
+/**
+ * Writes `problem` as the whole response: its status, its headers, `Content-Type:
+ * application/problem+json` and the RFC 9457 body. Works on a bare `node:http` response.
+ * @param url the request URL; its path (query dropped) becomes the Problem's `instance`.
+ * @param requestId the request's id, echoed as the Problem's `requestId`.
+ */
+export function sendProblem(
+  res: ServerResponse,
+  problem: HttpProblem,
+  url: string | undefined,
+  requestId: string | undefined,
+): void {
+  const body: ProblemBody = problem.toBody((url ?? "/").split("?")[0], requestId);
+  const json = JSON.stringify(body);
+  for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
+  res.statusCode = problem.status;
+  res.setHeader("Content-Type", `${PROBLEM_CONTENT_TYPE}; charset=utf-8`);
+  res.setHeader("Content-Length", Buffer.byteLength(json));
+  res.end(json);
 }

@@ -28,11 +28,21 @@ export interface Principal {
 /** Verifies an access token; resolves to its principal. */
 export type TokenVerifier = (token: string) => Promise<Principal>;
 
+/** How long a verified token's principal is reused without verifying it again, at most, in ms. */
+export const VERIFIED_TOKEN_TTL_MS = 60_000;
+
+/** How many verified tokens are remembered (the oldest are forgotten first). */
+export const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
+
 /**
  * A verifier backed by a JWK Set: a remote URL (fetched lazily, cached, refetched when an unknown
  * `kid` arrives; jose's createRemoteJWKSet) or a local key resolver (the users service itself).
+ * A token that verified is remembered for {@link VERIFIED_TOKEN_TTL_MS} (never past its `exp`),
+ * so a client sending the same token again costs a map lookup instead of a signature check: a key
+ * withdrawn from the JWK Set stops being honoured within that time.
  * @param options.issuer the required `iss` claim.
  * @param options.audience the required `aud` claim.
+ * @param options.cacheTtlMs how long a verified token is remembered, in ms; 0 turns it off.
  * @throws HttpProblem 401 from the returned function for any invalid, expired or unverifiable
  *   token; the reason is not disclosed to the caller.
  */
@@ -40,6 +50,7 @@ export function createTokenVerifier(options: {
   jwks: string | JWTVerifyGetKey;
   issuer: string;
   audience: string;
+  cacheTtlMs?: number;
 }): TokenVerifier {
   const keys =
     typeof options.jwks === "string"
@@ -48,7 +59,13 @@ export function createTokenVerifier(options: {
           timeoutDuration: 2_000,
         })
       : options.jwks;
+  const ttlMs = options.cacheTtlMs ?? VERIFIED_TOKEN_TTL_MS;
+  const verified = new Map<string, { principal: Principal; until: number }>();
   return async (token) => {
+    const now = Date.now();
+    const known = verified.get(token);
+    if (known && known.until > now) return known.principal;
+    if (known) verified.delete(token);
     try {
       const { payload } = await jwtVerify(token, keys, {
         issuer: options.issuer,
@@ -60,7 +77,19 @@ export function createTokenVerifier(options: {
       ) {
         throw new Error("token lacks sub or role");
       }
-      return { userId: payload.sub, role: payload.role, email: String(payload.email ?? "") };
+      const principal: Principal = {
+        userId: payload.sub,
+        role: payload.role,
+        email: String(payload.email ?? ""),
+      };
+      if (ttlMs > 0) {
+        const expiresAt = typeof payload.exp === "number" ? payload.exp * 1000 : now + ttlMs;
+        if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) {
+          verified.delete(verified.keys().next().value as string);
+        }
+        verified.set(token, { principal, until: Math.min(now + ttlMs, expiresAt) });
+      }
+      return principal;
     } catch {
       throw unauthorized("The bearer token is invalid or expired.");
     }

@@ -2,8 +2,7 @@
  * HTTP server lifecycle: listen, then on SIGTERM/SIGINT stop accepting, let in-flight requests
  * finish (up to a grace period), and close the resources the service opened, in order.
  */
-import type { Server, ServerResponse } from "node:http";
-import type { Express } from "express";
+import { createServer, type RequestListener, type Server, type ServerResponse } from "node:http";
 import { answerClientErrorsWithProblems } from "./client-errors.js";
 import type { Logger } from "./logger.js";
 
@@ -18,12 +17,13 @@ export interface RunningServer {
 
 /**
  * Listens and installs the shutdown handlers.
+ * @param app what answers each request: an Express app or any `node:http` request listener.
  * @param options.onClose closers run after the server stops, in order (NATS drain, DB pool end).
  * @param options.graceMs how long in-flight requests may take after shutdown starts, in ms.
  * @param options.exitOnSignal exit the process after a signal-triggered shutdown (default true).
  */
 export async function listen(
-  app: Express,
+  app: RequestListener,
   options: {
     port: number;
     host: string;
@@ -34,9 +34,12 @@ export async function listen(
   },
 ): Promise<RunningServer> {
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(options.port, options.host, (err?: Error) =>
-      err ? reject(err) : resolve(s),
-    );
+    const s = createServer(app);
+    s.once("error", reject);
+    s.listen(options.port, options.host, () => {
+      s.off("error", reject);
+      resolve(s);
+    });
   });
   server.keepAliveTimeout = 65_000;
   answerClientErrorsWithProblems(server);

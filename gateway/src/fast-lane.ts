@@ -1,0 +1,263 @@
+/**
+ * The gateway's fast lane: the way a valid request to a proxied operation takes, on bare
+ * `node:http` objects, ahead of the Express app. The benchmark's CPU profile (docs/benchmarks.md)
+ * showed the Express pipeline costing several times a bare proxy hop; this lane does the same
+ * work with what was compiled at start:
+ *
+ *   operation matched (operation-matcher.ts) → body read (bounded) → parameters and JSON body
+ *   checked (request-checks.ts) → credentials verified (the kit's once-per-request checks, tokens
+ *   cached) → request id, security headers, CORS, deadline, metrics, access log → rate limit →
+ *   product cache → proxy (proxy.ts).
+ *
+ * It only ever takes requests it is sure of. Anything else — no such operation, a gateway-local
+ * one (`GET /events`), a preflight, a compressed or chunked body, a check that fails, credentials
+ * that do not satisfy the operation, tracing turned on — goes to the Express app, which answers
+ * exactly as before (404/405, 400 naming each field, 401/403, 413, 415). Nothing is counted or
+ * logged twice: the lane hands over before its first side effect, passing on what it read (the
+ * body, the credential checks' answers).
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  type ApiKeyVerifier,
+  apiKeyPrincipalOf,
+  bearerPrincipalOf,
+  type Logger,
+  type Principal,
+  requestIdOf,
+  type TokenVerifier,
+  tracingEnabled,
+} from "@portico/kit";
+import type { RawBodyRequest } from "./body.js";
+import type { OperationMatcher } from "./operation-matcher.js";
+import type { ProxyHandler } from "./proxy.js";
+import type { OperationChecks, SecurityRequirement } from "./request-checks.js";
+import type { Route } from "./routes.js";
+
+/** One step of the lane: a connect-style middleware on bare `node:http` objects. */
+export type LaneStep = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (err?: unknown) => void,
+) => void;
+
+/** Renders an error as the response (a Problem), as the app's error middleware does. */
+export type ProblemRenderer = (
+  err: unknown,
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: () => void,
+) => void;
+
+/** Options of {@link createFastLane}. */
+export interface FastLaneOptions {
+  match: OperationMatcher;
+  /** The compiled checks by operationId; operations without are never taken. */
+  checks: ReadonlyMap<string, OperationChecks>;
+  /** The proxy of each upstream service. */
+  proxies: ReadonlyMap<string, ProxyHandler>;
+  verifyToken: TokenVerifier;
+  verifyApiKey: ApiKeyVerifier;
+  /** Largest body taken, in bytes (a larger or unsized one goes to the app: 413 there). */
+  bodyLimitBytes: number;
+  /** Run once the request is taken, in order, before the proxy (headers, limits, cache, ...). */
+  steps: readonly LaneStep[];
+  /** The whole-request deadline, started when a request with a body arrives. */
+  deadline: LaneStep;
+  renderProblem: ProblemRenderer;
+  logger: Logger;
+  /** Where every request the lane does not take goes: the Express app. */
+  fallback: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Told which way each request took (`true`: this lane), e.g. to count it. */
+  onLane?: (fast: boolean) => void;
+}
+
+/** What express-openapi-validator sets on a matched request, which later steps read. */
+interface MatchedRequest extends RawBodyRequest {
+  openapi?: {
+    openApiRoute: string;
+    expressRoute: string;
+    schema: { operationId: string };
+    pathParams: Record<string, string>;
+  };
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Builds the fast lane: a `node:http` request listener that takes what it can (see the module
+ * comment) and hands everything else to `options.fallback`.
+ */
+export function createFastLane(
+  options: FastLaneOptions,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const { match, checks, proxies, bodyLimitBytes } = options;
+  const onLane = options.onLane ?? noop;
+  const fallback = (req: IncomingMessage, res: ServerResponse) => {
+    onLane(false);
+    options.fallback(req, res);
+  };
+
+  /** Runs the steps, then the proxy; an error from any of them is rendered as a Problem. */
+  const forward = (req: MatchedRequest, res: ServerResponse, route: Route, proxy: ProxyHandler) => {
+    const fail = (err: unknown) => options.renderProblem(err, req, res, noop);
+    const steps = options.steps;
+    let index = 0;
+    const next = (err?: unknown): void => {
+      // A step may have answered already (a cache hit, the deadline): nothing more to do then.
+      if (err !== undefined) fail(err);
+      else if (!res.writableEnded) {
+        const step = steps[index++];
+        if (step) step(req, res, next);
+        else proxy(req, res, fail);
+      }
+    };
+    onLane(true);
+    const id = requestIdOf(req);
+    req.id = id;
+    res.setHeader("X-Request-Id", id);
+    logWhenDone(options.logger, req, res, route);
+    next();
+  };
+
+  /** Takes the request once its body is read, or hands it to the app. */
+  const decide = (
+    req: MatchedRequest,
+    res: ServerResponse,
+    route: Route,
+    pathParams: Record<string, string>,
+    query: string,
+    body: Buffer,
+  ) => {
+    const operation = checks.get(route.operationId) as OperationChecks;
+    const proxy = proxies.get(route.service) as ProxyHandler;
+    if (body.length > 0) req.rawBody = body;
+    if (!operation.accepts({ pathParams, query, headers: req.headers, body })) {
+      fallback(req, res);
+      return;
+    }
+    const take = () => {
+      req.openapi = {
+        openApiRoute: route.template,
+        expressRoute: route.template,
+        schema: { operationId: route.operationId },
+        pathParams,
+      };
+      forward(req, res, route, proxy);
+    };
+    if (operation.security.length === 0) {
+      take();
+      return;
+    }
+    authorized(req, operation.security, options.verifyToken, options.verifyApiKey).then(
+      (ok) => (ok ? take() : fallback(req, res)),
+      () => fallback(req, res),
+    );
+  };
+
+  return (req: MatchedRequest, res) => {
+    const method = req.method ?? "GET";
+    const url = req.url ?? "/";
+    const mark = url.indexOf("?");
+    const pathname = mark < 0 ? url : url.slice(0, mark);
+    const found = method === "OPTIONS" || tracingEnabled() ? undefined : match(method, pathname);
+    if (
+      !found ||
+      !checks.has(found.route.operationId) ||
+      !proxies.has(found.route.service) ||
+      req.headers["content-encoding"] !== undefined ||
+      req.headers["transfer-encoding"] !== undefined
+    ) {
+      fallback(req, res);
+      return;
+    }
+    const query = mark < 0 ? "" : url.slice(mark + 1);
+    const length = Number(req.headers["content-length"] ?? 0);
+    if (!(length >= 0 && length <= bodyLimitBytes)) {
+      fallback(req, res);
+      return;
+    }
+    if (length === 0) {
+      decide(req, res, found.route, found.pathParams, query, EMPTY);
+      return;
+    }
+    // The deadline covers a slow body too; the app keeps it if the request is handed over.
+    options.deadline(req, res, noop);
+    readBody(req, length, (body) => decide(req, res, found.route, found.pathParams, query, body));
+  };
+}
+
+function noop(): void {}
+
+/** Reads a body of `length` bytes (the parser enforces it), then calls `done` with it. */
+function readBody(req: IncomingMessage, length: number, done: (body: Buffer) => void): void {
+  const body = Buffer.allocUnsafe(length);
+  let filled = 0;
+  req.on("data", (chunk: Buffer) => {
+    chunk.copy(body, filled);
+    filled += chunk.length;
+  });
+  // An aborted upload ends in `close` without `end`: nothing is left to answer.
+  req.once("end", () => done(filled === length ? body : body.subarray(0, filled)));
+}
+
+/**
+ * Whether the request's credentials satisfy one of the operation's security requirements
+ * (OpenAPI 3.1 section 4.8.30: any requirement, every scheme of it; a scheme's scopes are the
+ * roles that may call). Only credentials the request carries are verified, each once (the
+ * kit's `bearerPrincipalOf`/`apiKeyPrincipalOf`, whose answers the app reuses if the request
+ * is handed over).
+ */
+async function authorized(
+  req: IncomingMessage,
+  requirements: readonly SecurityRequirement[],
+  verifyToken: TokenVerifier,
+  verifyApiKey: ApiKeyVerifier,
+): Promise<boolean> {
+  const hasBearer = typeof req.headers.authorization === "string";
+  const hasApiKey = typeof req.headers["x-api-key"] === "string";
+  for (const requirement of requirements) {
+    let satisfied = true;
+    for (const [scheme, roles] of Object.entries(requirement)) {
+      let principal: Principal | undefined;
+      if (scheme === "bearerAuth" && hasBearer) {
+        principal = await bearerPrincipalOf(req, verifyToken).catch(() => undefined);
+      } else if (scheme === "apiKeyAuth" && hasApiKey) {
+        principal = await apiKeyPrincipalOf(req, verifyApiKey).catch(() => undefined);
+      }
+      if (!principal || (roles.length > 0 && !roles.includes(principal.role))) {
+        satisfied = false;
+        break;
+      }
+    }
+    if (satisfied) return true;
+  }
+  return false;
+}
+
+/**
+ * The access log line of a request the lane took, when its response closes, in the shape of the
+ * app's pino-http lines (`req`, `res`, `responseTime` in ms): 5xx as error, 4xx as warn, else
+ * info. Nothing is built when the level is off.
+ */
+function logWhenDone(logger: Logger, req: MatchedRequest, res: ServerResponse, route: Route) {
+  const started = Date.now();
+  res.once("close", () => {
+    const status = res.headersSent ? res.statusCode : 0;
+    const level = status >= 500 || status === 0 ? "error" : status >= 400 ? "warn" : "info";
+    if (!logger.isLevelEnabled(level)) return;
+    logger[level](
+      {
+        req: {
+          id: req.id,
+          method: req.method,
+          url: req.url,
+          remoteAddress: req.socket.remoteAddress,
+        },
+        res: { statusCode: status },
+        operationId: route.operationId,
+        responseTime: Date.now() - started,
+      },
+      status === 0 ? "request aborted" : "request completed",
+    );
+  });
+}
