@@ -128,7 +128,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       audience: config.JWT_AUDIENCE,
     });
   // Express's compiled `trust proxy` rule, for requests of the fast lane (no `req.ip` there).
-  const clientAddress = (req: IncomingMessage) => proxyAddr(req, app.get("trust proxy fn"));
+  const clientAddress = (req: IncomingMessage) =>
+    app.get("trust proxy") === false
+      ? req.socket.remoteAddress
+      : proxyAddr(req, app.get("trust proxy fn"));
   const edge = createEdge({ config, logger, verifyToken, clientAddress });
 
   const logStateChange = ({ instance, from, to, cause }: StateChange) => {

@@ -137,16 +137,51 @@ export function recordGatewayMetrics(
       const openapi = (req as unknown as MatchedRequest).openapi;
       const method = req.method ?? "GET";
       const route = openapi?.openApiRoute ? routes.lookup(method, openapi.openApiRoute) : undefined;
-      const labels = {
-        operation_id: openapi?.schema?.operationId ?? route?.operationId ?? "unmatched",
-        upstream: route?.service ?? "none",
+      const series = seriesOf(
+        openapi?.schema?.operationId ?? route?.operationId ?? "unmatched",
+        route?.service ?? "none",
         method,
-      };
-      gatewayRequests.inc({ ...labels, status: String(res.headersSent ? res.statusCode : 0) });
-      gatewayRequestDuration.observe(labels, seconds);
+      );
+      series.requestsWith(res.headersSent ? res.statusCode : 0).inc();
+      series.duration.observe(seconds);
     });
     next();
   };
+}
+
+/** The request metrics' children of one operation, upstream and method. */
+interface OperationSeries {
+  duration: ReturnType<typeof gatewayRequestDuration.labels>;
+  requestsWith(status: number): ReturnType<typeof gatewayRequests.labels>;
+}
+
+const series = new Map<string, OperationSeries>();
+
+/**
+ * The metric children of one label set, looked up once and kept (prom-client otherwise hashes
+ * the label object on every observation). Bounded by the contract: operations × methods ×
+ * statuses, and `unmatched` for every unknown path.
+ */
+function seriesOf(operationId: string, upstream: string, method: string): OperationSeries {
+  const key = `${operationId} ${upstream} ${method}`;
+  let found = series.get(key);
+  if (!found) {
+    const labels = { operation_id: operationId, upstream, method };
+    const byStatus = new Map<number, ReturnType<typeof gatewayRequests.labels>>();
+    found = {
+      duration: gatewayRequestDuration.labels(labels),
+      requestsWith: (status) => {
+        let counter = byStatus.get(status);
+        if (!counter) {
+          counter = gatewayRequests.labels({ ...labels, status: String(status) });
+          byStatus.set(status, counter);
+        }
+        return counter;
+      },
+    };
+    series.set(key, found);
+  }
+  return found;
 }
 
 let defaultMetrics = false;
