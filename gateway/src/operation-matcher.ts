@@ -40,15 +40,24 @@ export function compileTemplate(template: string): { pattern: RegExp; names: str
 
 /** Compiles the matcher of every operation in `routes`. */
 export function compileOperationMatcher(routes: RouteTable): OperationMatcher {
+  // Paths without parameters are looked up directly; templated ones tried in order.
+  const literal = new Map<string, OperationMatch>();
   const byMethod = new Map<string, CompiledTemplate[]>();
   for (const route of routes.routes) {
+    const compiled = { route, ...compileTemplate(route.template) };
+    if (compiled.names.length === 0) {
+      literal.set(`${route.method} ${route.template}`, { route, pathParams: {} });
+      continue;
+    }
     const list = byMethod.get(route.method) ?? [];
-    list.push({ route, ...compileTemplate(route.template) });
+    list.push(compiled);
     byMethod.set(route.method, list);
   }
   for (const list of byMethod.values()) list.sort((a, b) => a.names.length - b.names.length);
 
   return (method, pathname) => {
+    const exact = literal.get(`${method} ${pathname}`);
+    if (exact) return { route: exact.route, pathParams: {} };
     const candidates = byMethod.get(method);
     if (!candidates) return undefined;
     for (const { route, pattern, names } of candidates) {

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { InfraError } from "./infra/errors.js";
 import { isPortFree } from "./infra/ports.js";
 import {
@@ -8,6 +9,7 @@ import {
   spawnManaged,
   waitForProcessReady,
 } from "./infra/process.js";
+import { mirrorRoot, transpileWorkspaces } from "./infra/transpile.js";
 import { ensureMlEnv, ML_DIR, venvBin } from "./ml-env.js";
 import { repoRoot } from "./paths.js";
 
@@ -89,12 +91,40 @@ export function withReplicas(processes: readonly ProcessSpec[], replicas: number
   );
 }
 
-/** How a TypeScript entry point is run: Node with tsx, resolving workspace sources directly. */
-function nodeEntry(entry: string): ProcessSpec["command"] {
-  return () => ({
+/**
+ * Node.js flags of every TypeScript process of the system.
+ * - `--max-semi-space-size=4` (MiB): V8's young generation may grow to 2 × 16 MiB by default, and
+ *   start-up alone grows it there; an idle service then holds ~30 MiB of empty semi-space until
+ *   V8's memory reducer runs, 20-40 s later. 4 MiB per semi-space keeps ~25 MiB of that out of
+ *   every process (products idle: 122 → 99 MiB) for ~2.5 % more CPU per request under load
+ *   (more, cheaper scavenges; measured 400 → 410 µs per `GET /products/{id}`, within noise).
+ * - `--enable-source-maps`: stack traces name the `.ts` files and lines, as they did under tsx.
+ */
+export const NODE_FLAGS: readonly string[] = ["--max-semi-space-size=4", "--enable-source-maps"];
+
+/**
+ * Transpiles the workspaces into the JavaScript mirror the TypeScript rows run from (see
+ * `infra/transpile.ts`). Every such row shares this one function, so a start transpiles once.
+ */
+export async function prepareJavaScript(): Promise<void> {
+  await transpileWorkspaces({ repoRoot });
+}
+
+/**
+ * The command running a TypeScript entry (`gateway/src/main.ts`, relative to the repo root) as
+ * `node <flags> <its transpiled .js in the mirror>`: no loader in the process (tsx cost each one
+ * ~35 MiB and ~1 s of start-up). Needs {@link prepareJavaScript} first.
+ */
+export function nodeCommand(entry: string): { command: string; args: string[] } {
+  return {
     command: process.execPath,
-    args: ["--import", "tsx", "--conditions=portico-source", entry],
-  });
+    args: [...NODE_FLAGS, join(mirrorRoot(repoRoot), entry.replace(/\.ts$/, ".js"))],
+  };
+}
+
+/** {@link nodeCommand} as a row's `command`. */
+function nodeEntry(entry: string): ProcessSpec["command"] {
+  return () => nodeCommand(entry);
 }
 
 function baseUrl(context: SystemContext, name: string): string {
@@ -150,23 +180,28 @@ function tsService(
     stage,
     database: name,
     readyPath: "/readyz",
+    prepare: prepareJavaScript,
     command: nodeEntry(`services/${name}/src/main.ts`),
     env: (context, self) => ({ ...serviceEnv(context, self.name, name), ...extraEnv(context) }),
   };
 }
 
 /**
- * The system's processes. Users comes first (the others fetch its JWKS); the rest start together.
- * Add rows here (the Python ML service) rather than code paths; {@link withReplicas} copies the
- * replicable rows. One gateway: it holds no state, but nothing balances in front of it locally.
+ * The system's processes. The services start together (stage 0): none needs another to start —
+ * each fetches the users service's JWK Set when it first verifies a token, and asks other services
+ * over NATS only while serving. The gateway starts once they are ready (stage 1): it is ready only
+ * when every upstream passed a health check, and a check that fails at its start is repeated only
+ * after `UPSTREAM_HEALTH_INTERVAL_MS` (2 s). Add rows here (the Python ML service) rather than code
+ * paths; {@link withReplicas} copies the replicable rows. One gateway: it holds no state, but
+ * nothing balances in front of it locally.
  */
 export const SYSTEM_PROCESSES: readonly ProcessSpec[] = [
   tsService("users", 8081, 0, () => ({
     ADMIN_EMAILS: "admin@portico.local",
     JWT_ISSUER: "portico",
   })),
-  tsService("products", 8082, 1),
-  tsService("notifications", 8083, 1, (context) => ({
+  tsService("products", 8082, 0),
+  tsService("notifications", 8083, 0, (context) => ({
     SMTP_URL: context.smtpUrl,
     MAIL_FROM: "Portico <no-reply@portico.local>",
   })),
@@ -177,7 +212,7 @@ export const SYSTEM_PROCESSES: readonly ProcessSpec[] = [
     kind: "service",
     replicable: true,
     defaultPort: 8084,
-    stage: 1,
+    stage: 0,
     readyPath: "/readyz",
     prepare: () => ensureMlEnv({ log: (line) => process.stdout.write(`ml: ${line}\n`) }),
     command: () => ({ command: venvBin("python"), args: ["-m", "app"] }),
@@ -199,6 +234,7 @@ export const SYSTEM_PROCESSES: readonly ProcessSpec[] = [
     defaultPort: 8080,
     stage: 1,
     readyPath: "/readyz",
+    prepare: prepareJavaScript,
     command: nodeEntry("gateway/src/main.ts"),
     env: (context, self) => ({
       NODE_ENV: context.nodeEnv,
@@ -333,8 +369,8 @@ function inheritedEnv(managed: ReadonlySet<string>): NodeJS.ProcessEnv {
 }
 
 /**
- * Starts every process of the table (each `node --import tsx --conditions=portico-source <entry>`
- * from the repo root) against the given NATS, databases and SMTP server, stage by stage, waiting
+ * Starts every process of the table (each TypeScript row as `node <entry>.js` from the
+ * transpiled mirror, see {@link nodeCommand}; working directory the repo root) against the given NATS, databases and SMTP server, stage by stage, waiting
  * for each `GET <readyPath>` → 200. Throws {@link InfraError} when a port is taken or a database
  * URL is missing, or naming the process and its last log lines when one exits or is not ready in
  * time; everything started is stopped before it throws.
@@ -362,9 +398,11 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
   for (const env of envs.values()) for (const key of Object.keys(env)) managed.add(key);
   const inherited = inheritedEnv(managed);
 
-  // Once per row: its replicas share the function.
+  // Once per function (replicas and rows share them), all at once.
   const prepares = new Set(processes.flatMap((spec) => (spec.prepare ? [spec.prepare] : [])));
-  for (const prepare of prepares) await prepare();
+  // Settled before anything is thrown, so no preparation is left running behind a failed start.
+  const prepared = await Promise.allSettled([...prepares].map((prepare) => prepare()));
+  for (const outcome of prepared) if (outcome.status === "rejected") throw outcome.reason;
   for (const spec of processes) {
     const port = ports[spec.name] ?? spec.defaultPort;
     if (!(await isPortFree(port, host))) {
