@@ -207,6 +207,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const app = express();
   app.disable("x-powered-by");
+  app.set("etag", false); // 304s only where the contract declares them (the upstream's own)
   app.set("query parser", "extended");
   app.set("trust proxy", edge.trustProxy);
   // Before anything logs the URL: `GET /events?access_token=` becomes the Authorization header.

@@ -28,7 +28,10 @@ export const gatewayRequests = new Counter({
   registers: [gatewayRegistry],
 });
 
-/** `portico_gateway_request_duration_seconds{operation_id, upstream, method}`: latency. */
+/**
+ * `portico_gateway_request_duration_seconds{operation_id, upstream, method}`: latency (not
+ * recorded for Server-Sent Events streams, whose duration is the client's session).
+ */
 export const gatewayRequestDuration = new Histogram({
   name: "portico_gateway_request_duration_seconds",
   help: "Time from request to response end at the gateway, by operationId, upstream and method.",
@@ -143,7 +146,11 @@ export function recordGatewayMetrics(
         method,
       );
       series.requestsWith(res.headersSent ? res.statusCode : 0).inc();
-      series.duration.observe(seconds);
+      // An event stream's life is not a response time: it would swamp the latency histogram.
+      const type = res.getHeader("content-type");
+      if (!(typeof type === "string" && type.startsWith("text/event-stream"))) {
+        series.duration.observe(seconds);
+      }
     });
     next();
   };

@@ -75,11 +75,13 @@ export class PorticoError extends Error {
  * Creates a client.
  * @param options.baseUrl the gateway URL, e.g. `http://127.0.0.1:8080`.
  * @param options.token an access token to start with.
+ * @param options.apiKey a service account's API key, sent as `X-API-Key` (the contract's
+ *   `apiKeyAuth`) on every request; operations that accept only bearer tokens still need one.
  */
 export function createPorticoClient(
-  options: ClientOptions & { baseUrl: string; token?: string },
+  options: ClientOptions & { baseUrl: string; token?: string; apiKey?: string },
 ): PorticoClient {
-  const { token: initialToken, ...clientOptions } = options;
+  const { token: initialToken, apiKey, ...clientOptions } = options;
   const customFetch = clientOptions.fetch as typeof globalThis.fetch | undefined;
   const client = createClient<paths>(clientOptions);
   let token = initialToken;
@@ -88,6 +90,7 @@ export function createPorticoClient(
       if (token && !request.headers.has("Authorization")) {
         request.headers.set("Authorization", `Bearer ${token}`);
       }
+      if (apiKey && !request.headers.has("X-API-Key")) request.headers.set("X-API-Key", apiKey);
       return request;
     },
   };

@@ -54,6 +54,29 @@ describe("@portico/client", () => {
     expect(client.token).toBeUndefined();
   });
 
+  it("calls as a service account with an API key", async () => {
+    const admin = createPorticoClient({ baseUrl: system.urls.gateway });
+    await admin.POST("/users", {
+      body: { email: system.adminEmail, password: "admin-password", name: "Admin" },
+    });
+    await admin.signIn(system.adminEmail, "admin-password");
+    const { key } = await unwrap(
+      admin.POST("/api-keys", { body: { name: "client-test", role: "admin" } }),
+    );
+    const service = createPorticoClient({ baseUrl: system.urls.gateway, apiKey: key });
+    const product = await unwrap(
+      service.POST("/products", {
+        body: { name: "Key-made mug", price: { amount: 100, currency: "EUR" } },
+      }),
+    );
+    expect(product.name).toBe("Key-made mug");
+    const refused = createPorticoClient({ baseUrl: system.urls.gateway, apiKey: `${key}x` });
+    const error = await unwrap(
+      refused.POST("/products", { body: { name: "No", price: { amount: 1, currency: "EUR" } } }),
+    ).catch((e: unknown) => e);
+    expect((error as PorticoError).status).toBe(401);
+  });
+
   it("walks cursor pages of a typed list to the end", async () => {
     const admin = createPorticoClient({ baseUrl: system.urls.gateway });
     await admin.POST("/users", {

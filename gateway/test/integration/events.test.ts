@@ -18,7 +18,7 @@ import {
 } from "@portico/kit";
 import { createGateway, type Gateway } from "../../src/app.js";
 import { loadGatewayConfig } from "../../src/config.js";
-import { sseConnections } from "../../src/metrics.js";
+import { gatewayRequestDuration, gatewayRequests, sseConnections } from "../../src/metrics.js";
 import { contractServices, upstreamEnvVar } from "../../src/routes.js";
 import {
   type FakeJwks,
@@ -274,6 +274,25 @@ describe("GET /events", () => {
     gateway.endStreams();
     await Promise.all(streams.map((stream) => stream.ended));
     expect(await open()).toBe(baseline);
+  });
+
+  it("counts ended streams as requests but keeps their lifetimes out of the latency histogram", async () => {
+    const labels = { operation_id: "streamEvents", upstream: "gateway", method: "GET" };
+    const sample = async (metric: typeof gatewayRequests | typeof gatewayRequestDuration) =>
+      (await metric.get()).values
+        .filter((v) => v.labels.operation_id === labels.operation_id)
+        .filter((v) => !("le" in v.labels) && (v.metricName?.endsWith("_count") ?? true))
+        .reduce((sum, v) => sum + v.value, 0);
+    const [requestsBefore, durationsBefore] = [
+      await sample(gatewayRequests),
+      await sample(gatewayRequestDuration),
+    ];
+    const stream = await openEventStream(eventsUrl(), bearer(ada.token));
+    stream.close();
+    await stream.ended;
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the server sees the close
+    expect(await sample(gatewayRequests)).toBe(requestsBefore + 1);
+    expect(await sample(gatewayRequestDuration)).toBe(durationsBefore);
   });
 });
 

@@ -85,7 +85,7 @@ export async function benchRestockToSse(
   gateway: string,
   admin: Account,
   user: Account,
-  samples = 40,
+  samples = 200,
   timeoutMs = 10_000,
 ): Promise<RestockToSseResult> {
   const paths = (loadContract("public").paths ?? {}) as Record<string, unknown>;

@@ -220,6 +220,9 @@ export function createApp<Ops>(options: AppOptions<Ops>): express.Express {
   assertHandlersMatch(options.contract, options.handlers);
   const app = express();
   app.disable("x-powered-by");
+  // No ETag of Express's own: it would answer 304 for operations whose contract declares none
+  // (handlers that support conditional requests set their ETag themselves).
+  app.set("etag", false);
   app.set("query parser", "extended");
 
   app.use(requestId(), traceRequests(), httpLogger(options.logger), recordRequestMetrics());
