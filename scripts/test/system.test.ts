@@ -47,12 +47,12 @@ describe("withReplicas", () => {
       [
         ["users-1", "users", 8081, 0],
         ["users-2", "users", 8181, 0],
-        ["products-1", "products", 8082, 1],
-        ["products-2", "products", 8182, 1],
-        ["notifications-1", "notifications", 8083, 1],
-        ["notifications-2", "notifications", 8183, 1],
-        ["ml-1", "ml", 8084, 1],
-        ["ml-2", "ml", 8184, 1],
+        ["products-1", "products", 8082, 0],
+        ["products-2", "products", 8182, 0],
+        ["notifications-1", "notifications", 8083, 0],
+        ["notifications-2", "notifications", 8183, 0],
+        ["ml-1", "ml", 8084, 0],
+        ["ml-2", "ml", 8184, 0],
         ["gateway", "gateway", 8080, 1],
       ],
     );

@@ -281,7 +281,10 @@ describe("GET /events", () => {
     const sample = async (metric: typeof gatewayRequests | typeof gatewayRequestDuration) =>
       (await metric.get()).values
         .filter((v) => v.labels.operation_id === labels.operation_id)
-        .filter((v) => !("le" in v.labels) && (v.metricName?.endsWith("_count") ?? true))
+        .filter((v) => {
+          const name = (v as { metricName?: string }).metricName;
+          return name === undefined || name.endsWith("_count"); // the histogram's sample count
+        })
         .reduce((sum, v) => sum + v.value, 0);
     const [requestsBefore, durationsBefore] = [
       await sample(gatewayRequests),
