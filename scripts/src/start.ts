@@ -36,6 +36,7 @@ import { dataRoot } from "./paths.js";
 import {
   type NodeEnv,
   type RunningSystem,
+  type StartupTimeline,
   SYSTEM_PROCESSES,
   startSystem,
   withReplicas,
@@ -117,6 +118,26 @@ async function stopAll(): Promise<void> {
   }
 }
 
+/**
+ * Where a start-up's time went, e.g. `infrastructure 0.1 s, prepared 0.0 s; users 1.2 s,
+ * products 1.3 s, ...; gateway 0.9 s`: each process from its spawn to its readiness, stage by stage.
+ * @param infrastructure milliseconds until NATS, PostgreSQL and the SMTP sink were up.
+ */
+function describeStartup(infrastructure: number, timeline: StartupTimeline): string {
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const stages = [...new Set(timeline.processes.map((p) => p.stage))].sort((a, b) => a - b);
+  const parts = stages.map((stage) =>
+    timeline.processes
+      .filter((p) => p.stage === stage)
+      .map((p) => `${p.name} ${seconds(p.ready - p.spawned)}`)
+      .join(", "),
+  );
+  return [
+    `infrastructure ${seconds(infrastructure)}, prepared ${seconds(timeline.prepared)}`,
+    ...parts,
+  ].join("; ");
+}
+
 /** Starts infrastructure and system, prints the URLs; resolves to the running system. */
 async function startAll(): Promise<RunningSystem> {
   const begin = performance.now();
@@ -178,6 +199,7 @@ async function startAll(): Promise<RunningSystem> {
     mailApiUrl = sink.apiUrl;
   }
 
+  const infrastructure = performance.now() - begin;
   say(`infrastructure ready; starting ${processes.map((spec) => spec.name).join(", ")}`);
   const system = await startSystem({
     replicas,
@@ -203,6 +225,7 @@ async function startAll(): Promise<RunningSystem> {
   ];
   const width = Math.max(...rows.map(([name]) => name.length)) + 2;
   say(pc.green(`Portico is up in ${seconds} s`));
+  say(pc.dim(`  (${describeStartup(infrastructure, system.startup)})`));
   for (const [name, url] of rows) if (url) say(`  ${name.padEnd(width)}${pc.cyan(url)}`);
   say("Press Ctrl-C to stop.");
   return system;

@@ -335,6 +335,8 @@ export interface UnexpectedExit {
 /** A started system. */
 export interface RunningSystem {
   urls: SystemUrls;
+  /** How the start-up went, to tell where its time went. */
+  startup: StartupTimeline;
   /** Resolves when a process exits without {@link RunningSystem.stop} asking it to. */
   unexpectedExit: Promise<UnexpectedExit>;
   /** Stops the processes, later stages first (SIGTERM, SIGKILL after 10 s). Idempotent. */
@@ -351,6 +353,14 @@ export interface RunningSystem {
    * @throws InfraError when no process has this name or it is still running; the readiness error.
    */
   startProcess(name: string): Promise<void>;
+}
+
+/** Milliseconds since {@link startSystem} was called, per step of the start-up. */
+export interface StartupTimeline {
+  /** When the rows' `prepare` steps (transpiling, the ML environment) had finished. */
+  prepared: number;
+  /** Each process, in the order they became ready: when it was spawned and answered ready. */
+  processes: { name: string; stage: number; spawned: number; ready: number }[];
 }
 
 /** Groups rows by stage, in ascending stage order. */
@@ -376,6 +386,8 @@ function inheritedEnv(managed: ReadonlySet<string>): NodeJS.ProcessEnv {
  * time; everything started is stopped before it throws.
  */
 export async function startSystem(options: StartSystemOptions): Promise<RunningSystem> {
+  const begin = performance.now();
+  const since = () => Math.round(performance.now() - begin);
   const processes = withReplicas(options.processes ?? SYSTEM_PROCESSES, options.replicas ?? 1);
   const host = options.host ?? "127.0.0.1";
   const ports = Object.fromEntries(
@@ -403,6 +415,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
   // Settled before anything is thrown, so no preparation is left running behind a failed start.
   const prepared = await Promise.allSettled([...prepares].map((prepare) => prepare()));
   for (const outcome of prepared) if (outcome.status === "rejected") throw outcome.reason;
+  const timeline: StartupTimeline = { prepared: since(), processes: [] };
   for (const spec of processes) {
     const port = ports[spec.name] ?? spec.defaultPort;
     if (!(await isPortFree(port, host))) {
@@ -458,6 +471,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       options.signal?.throwIfAborted();
       const procs = stage.map(launch);
       started.push(procs);
+      const spawned = since();
 
       const failed = new AbortController();
       const signal = options.signal
@@ -470,10 +484,21 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
             `${baseUrl(context, proc.name)}${stage[i]?.readyPath ?? "/readyz"}`,
             readyTimeoutMs,
             signal,
-          ).catch((error: unknown) => {
-            failed.abort();
-            throw error;
-          }),
+          ).then(
+            () => {
+              const spec = stage[i] as ProcessSpec;
+              timeline.processes.push({
+                name: spec.name,
+                stage: spec.stage,
+                spawned,
+                ready: since(),
+              });
+            },
+            (error: unknown) => {
+              failed.abort();
+              throw error;
+            },
+          ),
         ),
       );
     }
@@ -523,6 +548,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       mailApi: options.mailApiUrl,
       byProcess,
     },
+    startup: timeline,
     unexpectedExit,
     stop,
   };

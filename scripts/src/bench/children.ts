@@ -11,6 +11,7 @@ import {
   waitForProcessReady,
 } from "../infra/process.js";
 import { repoRoot } from "../paths.js";
+import { nodeCommand, prepareJavaScript } from "../system.js";
 
 /** A process started by {@link startNodeChild}: its base URL and how to stop it. */
 export interface BenchChild {
@@ -37,22 +38,25 @@ export interface NodeChildOptions {
 }
 
 /**
- * Starts `node --import tsx --conditions=portico-source <entry>` on a free loopback port and waits
- * until `GET <readyPath>` answers 200 (at most 60 s).
+ * Starts `entry` on a free loopback port and waits until `GET <readyPath>` answers 200 (at most
+ * 60 s). A service or the gateway runs as `npm start` runs it (its transpiled JavaScript, see
+ * `nodeCommand`); the benchmark's own servers (`scripts/`) run through tsx.
  * @throws InfraError with the process's last log lines when it exits or is not ready in time.
  */
 export async function startNodeChild(options: NodeChildOptions): Promise<BenchChild> {
   const port = await getFreePort();
+  const ownServer = options.entry.startsWith("scripts/");
+  if (!ownServer) await prepareJavaScript();
+  const { command, args } = ownServer
+    ? {
+        command: process.execPath,
+        args: ["--import", "tsx", "--conditions=portico-source", options.entry],
+      }
+    : nodeCommand(options.entry);
   const proc = spawnManaged({
     name: options.name,
-    command: process.execPath,
-    args: [
-      ...(options.nodeFlags ?? []),
-      "--import",
-      "tsx",
-      "--conditions=portico-source",
-      options.entry,
-    ],
+    command,
+    args: [...(options.nodeFlags ?? []), ...args],
     cwd: repoRoot,
     env: { ...process.env, ...options.env, PORT: String(port), HOST: "127.0.0.1" },
     log: options.log,

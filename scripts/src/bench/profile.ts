@@ -162,7 +162,7 @@ export async function profileGateway(
       durationSeconds: settings.durationSeconds,
     });
     await gateway.stop();
-    // Thread 0 is the main thread (the others are tsx's module-loader thread).
+    // Thread 0 is the main thread (others, if any, are worker threads).
     const files = (await cpuProfilesIn(dir)).sort();
     const main = files.find((file) => /\.0\.\d+\.cpuprofile$/.test(file)) ?? files[0];
     if (!main) throw new Error("the profiled gateway wrote no .cpuprofile");

@@ -85,7 +85,7 @@ export function renderReport(results: BenchResults): string {
     `- Machine: ${machine.cpuModel}, ${machine.processors} processors (\`nproc\`), ${(machine.memoryBytes / 1024 ** 3).toFixed(1)} GiB memory, ${machine.os}; Node.js ${machine.node}${results.gatewayCost ? `; ${results.gatewayCost.nginxVersion}` : ""}.`,
     `- Load average when it began: ${machine.loadAverage.toFixed(2)} (anything else running on this machine shares its ${machine.processors} processors with the load generator and the servers).`,
     `- Command: \`${results.command}\`.`,
-    `- Every run: autocannon, ${settings.connections} keep-alive connections, ${settings.durationSeconds} s measured after a ${settings.warmupSeconds} s warm-up, loopback only. Servers under test run as separate processes, started as \`npm start\` starts them (\`node --import tsx\`), with \`NODE_ENV=production\` and \`LOG_LEVEL=warn\`.`,
+    `- Every run: autocannon, ${settings.connections} keep-alive connections, ${settings.durationSeconds} s measured after a ${settings.warmupSeconds} s warm-up, loopback only. Servers under test run as separate processes, started as \`npm start\` starts them (\`node\` on their transpiled JavaScript, \`--max-semi-space-size=4\`), with \`NODE_ENV=production\` and \`LOG_LEVEL=warn\`; the stub and the bare proxy run through tsx.`,
     "",
   );
 
@@ -238,7 +238,7 @@ export function renderReport(results: BenchResults): string {
     lines.push("## (e) `npm start` to all-ready", "");
     if (s.measured) {
       lines.push(
-        'From spawning `npm start` to its "Portico is up" line (every process answered its readiness check), with `PORTICO_DATA_DIR` pointing at a temporary directory: cold is the first start with an empty one (PostgreSQL cluster initialised, databases created and migrated), warm starts reuse it. tsx\'s transform cache is warm in both.',
+        'From spawning `npm start` to its "Portico is up" line (every process answered its readiness check), with `PORTICO_DATA_DIR` pointing at a temporary directory: cold is the first start with an empty one (PostgreSQL cluster initialised, databases created and migrated), warm starts reuse it. Each start transpiles what changed since the last (nothing, here) before spawning the processes.',
         "",
         "| start | seconds | as `npm start` reported it |",
         "| --- | ---: | ---: |",

@@ -24,6 +24,11 @@ export interface StartTiming {
   seconds: number;
   /** What the orchestrator itself reported ("Portico is up in N s"), in seconds. */
   reported: number | undefined;
+  /**
+   * Where its time went, as the orchestrator printed it under that line (infrastructure, then
+   * each process from spawn to ready, stage by stage), e.g. `infrastructure 0.1 s, ...`.
+   */
+  breakdown?: string | undefined;
 }
 
 /** Section (e)'s outcome. */
@@ -84,6 +89,8 @@ async function timeStart(dataDir: string, timeoutMs: number): Promise<StartTimin
   });
   const pgid = child.pid as number;
   let reported: number | undefined;
+  let breakdown: string | undefined;
+  let upAt: number | undefined;
   const up = new Promise<number>((resolve, reject) => {
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on("line", (line) => {
@@ -92,8 +99,12 @@ async function timeStart(dataDir: string, timeoutMs: number): Promise<StartTimin
         const match = /Portico is up in ([\d.]+) s/.exec(line);
         if (match) {
           reported = Number(match[1]);
-          resolve((performance.now() - begin) / 1000);
+          upAt = (performance.now() - begin) / 1000;
         }
+        // The line after it: "(infrastructure 0.1 s, ...)"; resolve on it, or on the next line.
+        const detail = /\((infrastructure .*)\)\s*$/.exec(line);
+        if (detail) breakdown = detail[1];
+        if (upAt !== undefined && !match) resolve(upAt);
       });
     }
     child.once("exit", (code, signal) =>
@@ -110,7 +121,7 @@ async function timeStart(dataDir: string, timeoutMs: number): Promise<StartTimin
         throw new Error(`npm start was not up within ${timeoutMs} ms:\n${tail.join("\n")}`);
       }),
     ]);
-    return { seconds, reported };
+    return { seconds, reported, breakdown };
   } finally {
     await stopGroup(pgid, 60_000);
   }
@@ -151,12 +162,14 @@ export async function benchStartup(
     const dataDir = join(dir, "data");
     const cold = await timeStart(dataDir, 180_000);
     say(`(e) npm start, cold: ${cold.seconds.toFixed(1)} s (reported ${cold.reported} s)`);
+    if (cold.breakdown) say(`(e)   ${cold.breakdown}`);
     const warm: StartTiming[] = [];
     for (let run = 0; run < warmRuns; run += 1) {
       const busy = await waitForPortsFree(ports);
       if (busy) throw new Error(`after stopping \`npm start\`, ports still in use: ${busy}`);
       const timing = await timeStart(dataDir, 120_000);
       say(`(e) npm start, warm: ${timing.seconds.toFixed(1)} s (reported ${timing.reported} s)`);
+      if (timing.breakdown) say(`(e)   ${timing.breakdown}`);
       warm.push(timing);
     }
     return { measured: true, cold, warm };
