@@ -13,6 +13,7 @@ import https from "node:https";
 import { HttpProblem, type Logger } from "@portico/kit";
 import type { Request, RequestHandler } from "express";
 import type { RawBodyRequest } from "./body.js";
+import { HOP_BY_HOP_HEADERS } from "./hop-by-hop.js";
 import {
   breakerOpenProblem,
   ClientGoneError,
@@ -138,21 +139,11 @@ function discard(failure: unknown): void {
 }
 
 /**
- * Hop-by-hop request headers (RFC 9110 section 7.6.1): they describe the client's connection to
- * the gateway, not the request, so they are not forwarded (nor are the ones `Connection` names).
- * `host` is replaced by the instance's own, the body's framing by its actual length.
+ * Request headers not forwarded: the hop-by-hop ones (they describe the client's connection to
+ * the gateway; so do the ones `Connection` names), `host` (replaced by the instance's own) and
+ * `content-length` (set from the body actually sent).
  */
-const NOT_FORWARDED = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "host",
-  "content-length",
-]);
+const NOT_FORWARDED = new Set([...HOP_BY_HOP_HEADERS, "host", "content-length"]);
 
 /** How to reach one instance: its agent (pooled keep-alive sockets) and where requests go. */
 interface Target {

@@ -6,25 +6,18 @@
  * `http://127.0.0.1:4000`). Prints `listening <port>` once bound.
  */
 import http from "node:http";
+// The gateway's list (a module without imports: this proxy stays bare).
+import { HOP_BY_HOP_HEADERS } from "../../../../gateway/src/hop-by-hop.js";
 
 const port = Number(process.env.PORT);
 const host = process.env.HOST ?? "127.0.0.1";
 const upstream = new URL(process.env.UPSTREAM_URL ?? "");
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
 
 function endToEnd(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (!HOP_BY_HOP.has(name) && value !== undefined) out[name] = value;
+    if (!HOP_BY_HOP_HEADERS.has(name) && value !== undefined) out[name] = value;
   }
   return out;
 }
