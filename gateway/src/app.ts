@@ -21,7 +21,7 @@ import {
   requestId,
   type TokenVerifier,
   traceRequests,
-} from "@portico/kit";
+} from "@portico/kit/core";
 import express, { type Express } from "express";
 import proxyAddr from "proxy-addr";
 import { bodyReader, DEFAULT_BODY_LIMIT_BYTES } from "./body.js";

@@ -16,7 +16,7 @@ import {
   HttpProblem,
   type Logger,
   type TokenVerifier,
-} from "@portico/kit";
+} from "@portico/kit/core";
 
 /**
  * The gateway's API-key verifier: asks the users service over `nats` (answers cached for

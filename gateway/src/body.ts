@@ -3,7 +3,7 @@
  * parsed into `req.body` only so the contract validator can check them.
  */
 import type { IncomingMessage } from "node:http";
-import { badRequest, HttpProblem } from "@portico/kit";
+import { badRequest, HttpProblem } from "@portico/kit/core";
 import express, { type RequestHandler } from "express";
 
 /** A request whose body was read by {@link bodyReader}. */

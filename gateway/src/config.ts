@@ -4,7 +4,7 @@
  * the base URL of one instance or a comma-separated list of instances to balance across.
  */
 import { loadContract } from "@portico/contracts";
-import { baseConfigShape, loadConfig } from "@portico/kit";
+import { baseConfigShape, loadConfig } from "@portico/kit/core";
 import { z } from "zod";
 import { edgeConfigShape } from "./edge-config.js";
 import { liveConfigShape } from "./live-config.js";

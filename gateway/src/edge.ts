@@ -13,7 +13,7 @@ import {
   type Logger,
   problemErrorHandler,
   type TokenVerifier,
-} from "@portico/kit";
+} from "@portico/kit/core";
 import type { RequestHandler } from "express";
 import { z } from "zod";
 import { gatewayApiKeyVerifier, identifyCaller } from "./auth.js";

@@ -5,7 +5,7 @@
  * stream sequence) resumes after that event. A `heartbeat` event every `heartbeatMs` lets clients
  * and proxies tell a quiet stream from a dead one.
  */
-import { HttpProblem, type Logger, type Principal, unauthorized } from "@portico/kit";
+import { HttpProblem, type Logger, type Principal, unauthorized } from "@portico/kit/core";
 import type { RequestHandler } from "express";
 import {
   type FeedItem,

@@ -26,7 +26,7 @@ import {
   requestIdOf,
   type TokenVerifier,
   tracingEnabled,
-} from "@portico/kit";
+} from "@portico/kit/core";
 import type { RawBodyRequest } from "./body.js";
 import type { OperationMatcher } from "./operation-matcher.js";
 import type { ProxyHandler } from "./proxy.js";

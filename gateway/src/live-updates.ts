@@ -7,7 +7,7 @@
  * the cache is off; proxied traffic is served all along.
  */
 import { setTimeout as delay } from "node:timers/promises";
-import type { Logger, NatsConnection } from "@portico/kit";
+import type { Logger, NatsConnection } from "@portico/kit/core";
 import { ResponseCache, type ResponseCacheOptions } from "./cache.js";
 import { NotificationFeed } from "./notification-feed.js";
 import { watchProductEvents } from "./product-invalidation.js";

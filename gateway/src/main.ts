@@ -1,5 +1,5 @@
 /** Gateway entry point: config → app → listen (wiring only). */
-import { createLogger, listen, startTelemetry } from "@portico/kit";
+import { createLogger, listen, startTelemetry } from "@portico/kit/core";
 import { createGateway } from "./app.js";
 import { loadGatewayConfig } from "./config.js";
 

@@ -7,7 +7,7 @@
  * {@link rateLimitRejections}, the Server-Sent Events endpoint moves {@link sseConnections}.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { HTTP_DURATION_BUCKETS, metricsRoutes } from "@portico/kit";
+import { HTTP_DURATION_BUCKETS, metricsRoutes } from "@portico/kit/core";
 import type express from "express";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { BREAKER_STATE_VALUE, type BreakerState } from "./resilience.js";

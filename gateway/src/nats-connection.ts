@@ -3,7 +3,7 @@
  * gateway serves traffic while NATS is unreachable: what needs it (API-key checks, the shared
  * rate-limit store) answers 503 or falls back until it is up.
  */
-import { type BackgroundNats, connectNatsInBackground, type Logger } from "@portico/kit";
+import { type BackgroundNats, connectNatsInBackground, type Logger } from "@portico/kit/core";
 
 /**
  * Connects to `url` in the background (retrying with back-off; the client then reconnects by

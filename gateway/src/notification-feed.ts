@@ -20,7 +20,7 @@ import {
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type EventPayloads, STREAMS, validateEvent } from "@portico/contracts";
-import { describeValidationErrors, type Logger } from "@portico/kit";
+import { describeValidationErrors, type Logger } from "@portico/kit/core";
 
 /** The subject of the feed. */
 export const NOTIFICATION_CREATED = "notifications.notification.created";

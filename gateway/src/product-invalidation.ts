@@ -8,7 +8,7 @@
 import { DeliverPolicy, type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { STREAMS } from "@portico/contracts";
-import type { Logger } from "@portico/kit";
+import type { Logger } from "@portico/kit/core";
 import type { ResponseCache } from "./cache.js";
 
 /** Consumer notifications after which events may have been missed or be late. */

@@ -10,7 +10,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
-import { HttpProblem, type Logger } from "@portico/kit";
+import { HttpProblem, type Logger } from "@portico/kit/core";
 import type { Request, RequestHandler } from "express";
 import type { RawBodyRequest } from "./body.js";
 import { HOP_BY_HOP_HEADERS } from "./hop-by-hop.js";

@@ -9,7 +9,7 @@
 import { JetStreamApiCodes, JetStreamApiError, StorageType } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { streamReplicasFromEnv } from "@portico/kit";
+import { streamReplicasFromEnv } from "@portico/kit/core";
 import type { ClientRateLimitInfo, Options, Store } from "express-rate-limit";
 
 /** The bucket of windows `windowMs` long: one per window length, as `max_age` is per bucket. */

@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { HttpProblem, type Logger } from "@portico/kit";
+import { HttpProblem, type Logger } from "@portico/kit/core";
 import type { Request, RequestHandler } from "express";
 import { ipKeyGenerator, MemoryStore, type Options, type Store } from "express-rate-limit";
 import type { Caller } from "./auth.js";

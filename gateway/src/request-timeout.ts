@@ -10,7 +10,7 @@
  * at once through {@link onDeadline}.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { HttpProblem } from "@portico/kit";
+import { HttpProblem } from "@portico/kit/core";
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from "express";
 
 const DEADLINE = Symbol("portico.deadline");

@@ -17,7 +17,7 @@
  *   failure opens it again. "No instance available" is the pool's answer and does not count.
  */
 import type { IncomingMessage } from "node:http";
-import { HttpProblem } from "@portico/kit";
+import { HttpProblem } from "@portico/kit/core";
 import {
   BrokenCircuitError,
   type CircuitBreakerPolicy,

@@ -13,7 +13,7 @@ import {
   traceHeaders,
   tracer,
   tracingEnabled,
-} from "@portico/kit";
+} from "@portico/kit/core";
 import type { UpstreamInstance } from "./upstream-pool.js";
 
 /**

@@ -1,0 +1,20 @@
+/**
+ * @portico/kit/core — the kit without its PostgreSQL side, for a process without a database (the
+ * gateway): the app and contract validator, auth, config, logging, metrics, tracing, NATS (events,
+ * consumers, dead letters, queries), Problem Details, the server lifecycle. Leaving out Kysely, pg,
+ * the outbox, idempotency and jobs saves such a process ~7 MiB of memory and some start-up time.
+ */
+export * from "./app.js";
+export * from "./auth.js";
+export * from "./config.js";
+export * from "./consumer.js";
+export * from "./dead-letter.js";
+export * from "./handlers.js";
+export * from "./logger.js";
+export * from "./metrics.js";
+export * from "./nats.js";
+export * from "./nats-background.js";
+export * from "./pagination.js";
+export * from "./problem.js";
+export * from "./server.js";
+export * from "./telemetry.js";
