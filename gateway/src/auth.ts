@@ -54,15 +54,29 @@ export type Caller =
 
 /**
  * The caller of `req`: the bearer token's subject when the token is valid, else the API key's id
- * when the key is, else anonymous. Never throws: the contract validator answers for bad or
- * missing credentials afterwards (reusing these checks).
+ * when the key is, else anonymous — at once (no promise) when the request carries no credentials.
+ * Never throws: the contract validator answers for bad or missing credentials afterwards (reusing
+ * these checks).
  */
-export async function identifyCaller(
+export function identifyCaller(
   req: AuthRequest,
   verifyToken: TokenVerifier,
   verifyApiKey: ApiKeyVerifier | undefined,
+): Caller | Promise<Caller> {
+  const hasToken = typeof req.headers.authorization === "string";
+  if (!hasToken && typeof req.headers[API_KEY_HEADER] !== "string") return ANONYMOUS;
+  return identifyByCredentials(req, verifyToken, verifyApiKey, hasToken);
+}
+
+const ANONYMOUS: Caller = Object.freeze({ kind: "anonymous" });
+
+async function identifyByCredentials(
+  req: AuthRequest,
+  verifyToken: TokenVerifier,
+  verifyApiKey: ApiKeyVerifier | undefined,
+  hasToken: boolean,
 ): Promise<Caller> {
-  if (typeof req.headers.authorization === "string") {
+  if (hasToken) {
     const principal = await bearerPrincipalOf(req, verifyToken).catch(() => undefined);
     if (principal) return { kind: "user", id: principal.userId };
   }

@@ -23,8 +23,8 @@ export interface RateLimiterOptions {
   anonymousMax: number;
   /** Where the counters live; default express-rate-limit's MemoryStore (this process). */
   store?: Store;
-  /** Who is calling (see `identifyCaller`). */
-  identify: (req: Request) => Promise<Caller>;
+  /** Who is calling (see `identifyCaller`; synchronous when the request carries no credentials). */
+  identify: (req: Request) => Caller | Promise<Caller>;
   logger: Logger;
   /** Called for each request refused with 429 (e.g. to count it). */
   onLimited?: (req: Request, caller: Caller) => void;
@@ -118,19 +118,32 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter | un
   };
   const addressOf = (req: IncomingMessage) =>
     "ip" in req ? (req as Request).ip : options.clientAddress?.(req);
+  // The counter key of each anonymous address, worked out once (IPv6 prefixes take a regex).
+  const anonymousKeys = new Map<string | undefined, string>();
+  const keyOf = (caller: Caller, req: IncomingMessage) => {
+    if (caller.kind !== "anonymous") return rateLimitKey(caller, undefined);
+    const address = addressOf(req);
+    let key = anonymousKeys.get(address);
+    if (key === undefined) {
+      if (anonymousKeys.size >= PARTITION_KEYS_KEPT) anonymousKeys.clear();
+      key = rateLimitKey(caller, address);
+      anonymousKeys.set(address, key);
+    }
+    return key;
+  };
 
   /** Counts the request; resolves to the 429 Problem when it is over the limit. */
   const count = async (req: IncomingMessage, res: ServerResponse) => {
     let caller: Caller;
     try {
-      caller = await options.identify(req as Request);
+      const identified = options.identify(req as Request);
+      caller = identified instanceof Promise ? await identified : identified;
     } catch {
       caller = { kind: "anonymous" };
     }
     const limit = limitOf(caller);
     if (limit === 0) return undefined;
-    // The address is only worked out for an anonymous caller (its counter is keyed by it).
-    const key = rateLimitKey(caller, caller.kind === "anonymous" ? addressOf(req) : undefined);
+    const key = keyOf(caller, req);
     let info: { totalHits: number; resetTime?: Date | undefined };
     try {
       info = await store.increment(key);

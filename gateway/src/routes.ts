@@ -151,11 +151,18 @@ export function compileRouteTable(
     service: op.service as string,
     upstreams: urls.get(op.service as string) ?? [],
   }));
-  const byKey = new Map(routes.map((route) => [`${route.method} ${route.template}`, route]));
+  // By method, then template: a lookup builds no string (it runs for every request's metrics).
+  const byMethod = new Map<string, Map<string, Route>>();
+  for (const route of routes) {
+    const templates = byMethod.get(route.method) ?? new Map<string, Route>();
+    templates.set(route.template, route);
+    byMethod.set(route.method, templates);
+  }
   return {
     routes,
     upstreams: urls,
-    lookup: (method, template) => byKey.get(`${method.toUpperCase()} ${template}`),
+    lookup: (method, template) =>
+      (byMethod.get(method) ?? byMethod.get(method.toUpperCase()))?.get(template),
   };
 }
 
