@@ -45,10 +45,11 @@ export function originOf(url: string, functionName: string): string {
   if (url === "") {
     return functionName.startsWith("(") ? functionName : "(native)";
   }
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
-  if (pkg) return `pkg:${pkg}`;
+  // Before packages: `npm start` runs the workspaces from node_modules/.cache/portico/js/.
   if (url.includes("/gateway/src/")) return "gateway";
   if (url.includes("/services/kit/src/")) return "kit";
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
+  if (pkg) return `pkg:${pkg}`;
   if (url.startsWith("node:")) return `node:${url.slice(5).split("/")[0]}`;
   return url.replace(/^file:\/\/.*\/work\/[^/]+\//, "");
 }
@@ -67,6 +68,8 @@ const STAGES: [string, (node: ProfileNode) => boolean][] = [
   ["prom-client (metrics)", (n) => n.callFrame.url.includes("node_modules/prom-client/")],
   ["express-rate-limit", (n) => n.callFrame.url.includes("node_modules/express-rate-limit/")],
   ["helmet + cors (headers)", (n) => /node_modules\/(helmet|cors)\//.test(n.callFrame.url)],
+  ["cockatiel (retries, circuit breaker)", (n) => n.callFrame.url.includes("/cockatiel/")],
+  ["gateway code (fast lane, proxy, ...)", (n) => n.callFrame.url.includes("/gateway/src/")],
 ];
 
 /**
