@@ -2,7 +2,8 @@
  * Cursor pagination over a keyset (`createdAt`, `id`), newest first. The cursor is opaque to
  * clients: base64url of the last item's key. A tampered cursor is a 400 naming `cursor`.
  */
-import { badRequest } from "./problem.js";
+import { validate as isUuid } from "uuid";
+import { badRequest, type HttpProblem } from "./problem.js";
 
 /** The position after which the next page starts. */
 export interface CursorKey {
@@ -29,10 +30,30 @@ export function decodeCursor(cursor: string): CursorKey {
     if (typeof id !== "string" || Number.isNaN(date.getTime())) throw new Error("bad cursor");
     return { createdAt: date, id };
   } catch {
-    throw badRequest("The cursor is not one this API returned.", [
-      { location: "query", field: "cursor", message: "is not a valid cursor" },
-    ]);
+    throw invalidCursor();
   }
+}
+
+/** The 400 Problem naming the `cursor` query parameter: not a cursor this API returned. */
+export function invalidCursor(): HttpProblem {
+  return badRequest("The cursor is not one this API returned.", [
+    { location: "query", field: "cursor", message: "is not a valid cursor" },
+  ]);
+}
+
+/**
+ * The keyset position of a `cursor` query parameter over rows keyed by (`created_at`, UUID `id`),
+ * if one was given. Beyond {@link decodeCursor}'s shape check, a tampered id or time must not
+ * reach PostgreSQL, which would reject a non-UUID id or a year outside its range (4713 BC to
+ * 294276 AD) with an error rather than a 400.
+ * @throws HttpProblem 400 naming `cursor` when it is not one this API returned.
+ */
+export function keysetCursorAfter(cursor: string | undefined): CursorKey | undefined {
+  if (cursor === undefined) return undefined;
+  const position = decodeCursor(cursor);
+  const year = position.createdAt.getUTCFullYear();
+  if (!isUuid(position.id) || year < 1 || year > 9999) throw invalidCursor();
+  return position;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
-import { decodeCursor, encodeCursor, toPage } from "../../src/pagination.js";
+import { v7 as uuidv7 } from "uuid";
+import { decodeCursor, encodeCursor, keysetCursorAfter, toPage } from "../../src/pagination.js";
 import { HttpProblem } from "../../src/problem.js";
 
 const key = { createdAt: new Date("2026-11-21T09:30:00.123Z"), id: "0192f0c1-7c1a-7b3e" };
@@ -73,5 +74,32 @@ describe("toPage", () => {
   it("gives no next cursor when fewer rows than the limit came back, or none", () => {
     expect(toPage(rows.slice(0, 1), 2, toName).nextCursor).toBeNull();
     expect(toPage([], 2, toName)).toEqual({ items: [], nextCursor: null });
+  });
+});
+
+function problemOf(fn: () => unknown): HttpProblem {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof HttpProblem) return err;
+    throw err;
+  }
+  throw new Error("expected an HttpProblem");
+}
+
+describe("keysetCursorAfter", () => {
+  it("is undefined without a cursor and round-trips one it issued", () => {
+    expect(keysetCursorAfter(undefined)).toBeUndefined();
+    const key = { createdAt: new Date("2026-11-21T09:30:00.123Z"), id: uuidv7() };
+    expect(keysetCursorAfter(encodeCursor(key))).toEqual(key);
+  });
+
+  it("rejects a cursor whose id is not a UUID with a 400 naming cursor", () => {
+    const cursor = encodeCursor({ createdAt: new Date(), id: "1; drop table notifications" });
+    const problem = problemOf(() => keysetCursorAfter(cursor));
+    expect(problem.status).toBe(400);
+    expect(problem.errors).toEqual([
+      expect.objectContaining({ location: "query", field: "cursor" }),
+    ]);
   });
 });

@@ -5,10 +5,10 @@
  */
 import type { NotificationsApi } from "@portico/contracts";
 import {
-  badRequest,
   conflict,
   decodeCursor,
   type Handlers,
+  invalidCursor,
   notFound,
   type StoredDeadLetter,
   serviceUnavailable,
@@ -50,9 +50,7 @@ function sequenceAfter(cursor: string | undefined): number {
   if (cursor === undefined) return 0;
   const { id } = decodeCursor(cursor);
   if (!/^[1-9][0-9]{0,15}$/.test(id)) {
-    throw badRequest("The cursor is not one this API returned.", [
-      { location: "query", field: "cursor", message: "is not a valid cursor" },
-    ]);
+    throw invalidCursor();
   }
   return Number(id);
 }

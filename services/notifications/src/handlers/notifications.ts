@@ -1,11 +1,11 @@
 /** Handlers of `/notifications`: the caller's inbox. */
 import type { NotificationsApi } from "@portico/contracts";
-import { type Handlers, notFound, toPage } from "@portico/kit";
+import { type Handlers, keysetCursorAfter, notFound, toPage } from "@portico/kit";
 import type { Kysely } from "kysely";
 import { toNotification } from "../representation.js";
 import { findNotifications, markNotificationRead } from "../store/notifications.js";
 import type { NotificationsDatabase } from "../store/schema.js";
-import { callerId, cursorAfter, DEFAULT_PAGE_SIZE } from "./common.js";
+import { callerId, DEFAULT_PAGE_SIZE } from "./common.js";
 
 type Ops = NotificationsApi.operations;
 
@@ -26,7 +26,7 @@ export function notificationHandlers(deps: {
     async listNotifications({ query, principal }) {
       const userId = callerId(principal);
       const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-      const after = cursorAfter(query.cursor);
+      const after = keysetCursorAfter(query.cursor);
       const rows = await findNotifications(db, userId, {
         limit: limit + 1,
         ...(after ? { after } : {}),

@@ -4,6 +4,7 @@ import {
   conflict,
   type Handlers,
   isUniqueViolation,
+  keysetCursorAfter,
   notFound,
   serviceUnavailable,
   toPage,
@@ -17,7 +18,7 @@ import {
   findSubscriptions,
   insertSubscription,
 } from "../store/subscriptions.js";
-import { callerId, cursorAfter, DEFAULT_PAGE_SIZE } from "./common.js";
+import { callerId, DEFAULT_PAGE_SIZE } from "./common.js";
 
 type Ops = NotificationsApi.operations;
 type Subscription = NotificationsApi.components["schemas"]["Subscription"];
@@ -68,7 +69,7 @@ export function subscriptionHandlers(deps: {
     async listSubscriptions({ query, principal }) {
       const userId = callerId(principal);
       const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-      const after = cursorAfter(query.cursor);
+      const after = keysetCursorAfter(query.cursor);
       const rows = await findSubscriptions(db, userId, {
         limit: limit + 1,
         ...(after ? { after } : {}),

@@ -4,17 +4,8 @@
  * operations authorised) by the kit. The two reads are cacheable (`ETag`, 304; see caching.ts).
  */
 import type { ProductsApi } from "@portico/contracts";
-import {
-  badRequest,
-  type CursorKey,
-  decodeCursor,
-  type Handlers,
-  notFound,
-  toPage,
-  traceparentOf,
-} from "@portico/kit";
+import { type Handlers, keysetCursorAfter, notFound, toPage, traceparentOf } from "@portico/kit";
 import type { Kysely } from "kysely";
-import { validate as isUuid } from "uuid";
 import { type ProductEvents, productCreated, productDeleted, productUpdated } from "../events.js";
 import { toProduct } from "../representation.js";
 import * as store from "../store/products.js";
@@ -46,23 +37,6 @@ function defaulted<T>(value: T | undefined, name: string): T {
   return value;
 }
 
-/**
- * The keyset position of a `cursor` query parameter.
- * @throws HttpProblem 400 naming `cursor` when it is not one this API returned.
- */
-export function cursorPosition(cursor: string): CursorKey {
-  const position = decodeCursor(cursor);
-  // The kit checks the shape; a tampered id or time must not reach PostgreSQL, which would
-  // reject a non-UUID id or a time outside its range (years 4713 BC to 294276 AD).
-  const year = position.createdAt.getUTCFullYear();
-  if (!isUuid(position.id) || year < 1 || year > 9999) {
-    throw badRequest("The cursor is not one this API returned.", [
-      { location: "query", field: "cursor", message: "is not a valid cursor" },
-    ]);
-  }
-  return position;
-}
-
 /** The catalogue handlers, keyed by operationId. */
 export function createProductHandlers({
   db,
@@ -74,7 +48,7 @@ export function createProductHandlers({
       const limit = defaulted(query.limit, "limit");
       const rows = await store.listProducts(db, {
         fetch: limit + 1,
-        ...(query.cursor !== undefined ? { after: cursorPosition(query.cursor) } : {}),
+        ...(query.cursor !== undefined ? { after: keysetCursorAfter(query.cursor) } : {}),
         ...(query.q !== undefined ? { text: query.q } : {}),
         ...(query.inStock !== undefined ? { inStock: query.inStock } : {}),
       });

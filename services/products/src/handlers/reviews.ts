@@ -5,7 +5,7 @@
  * holding the product row; its sentiment arrives later from the ML service (review-events.ts).
  */
 import type { ProductsApi } from "@portico/contracts";
-import { type Handlers, notFound, toPage, traceparentOf } from "@portico/kit";
+import { type Handlers, keysetCursorAfter, notFound, toPage, traceparentOf } from "@portico/kit";
 import type { Kysely } from "kysely";
 import type { ProductEvents } from "../events.js";
 import { toReview } from "../representation.js";
@@ -13,7 +13,6 @@ import { reviewCreated } from "../review-events.js";
 import { findProduct, lockProduct } from "../store/products.js";
 import { countReview, insertReview, listReviews } from "../store/reviews.js";
 import type { Database } from "../store/schema.js";
-import { cursorPosition } from "./products.js";
 import { assertStorableText } from "./text.js";
 
 /** What the review handlers need. */
@@ -60,7 +59,7 @@ export function createReviewHandlers({
 
     async listProductReviews({ path, query }) {
       const limit = query.limit ?? DEFAULT_LIMIT;
-      const after = query.cursor !== undefined ? cursorPosition(query.cursor) : undefined;
+      const after = keysetCursorAfter(query.cursor);
       if (!(await findProduct(db, path.productId))) throw notFound("No product has this id.");
       const rows = await listReviews(db, path.productId, {
         fetch: limit + 1,

@@ -4,18 +4,16 @@
  */
 import type { UsersApi } from "@portico/contracts";
 import {
-  badRequest,
-  type CursorKey,
-  decodeCursor,
   type Handlers,
   isUniqueViolation,
   type Kysely,
+  keysetCursorAfter,
   notFound,
   type Principal,
   toPage,
   unauthorized,
 } from "@portico/kit";
-import { validate as isUuid, v7 as uuidv7 } from "uuid";
+import { v7 as uuidv7 } from "uuid";
 import { apiKeyPrefix, generateApiKey } from "../domain/api-keys.js";
 import { findActiveApiKeys, insertApiKey, revokeApiKeyById } from "../store/api-keys.js";
 import type { ApiKeyRow, UsersDatabase } from "../store/schema.js";
@@ -53,22 +51,6 @@ function caller(principal: Principal | undefined): Principal {
   return principal;
 }
 
-/**
- * The keyset position of a `cursor` query parameter, if given.
- * @throws HttpProblem 400 naming `cursor` when it is not one this service returned.
- */
-function cursorAfter(cursor: string | undefined): CursorKey | undefined {
-  if (cursor === undefined) return undefined;
-  const key = decodeCursor(cursor);
-  // A well-formed cursor whose id is not a UUID was not made here; reject it before SQL does.
-  if (!isUuid(key.id)) {
-    throw badRequest("The cursor is not one this API returned.", [
-      { location: "query", field: "cursor", message: "is not a valid cursor" },
-    ]);
-  }
-  return key;
-}
-
 /** Builds the API-key handlers. */
 export function apiKeyHandlers(
   deps: ApiKeyHandlerDeps,
@@ -100,7 +82,7 @@ export function apiKeyHandlers(
 
     async listApiKeys({ query }) {
       const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-      const after = cursorAfter(query.cursor);
+      const after = keysetCursorAfter(query.cursor);
       const rows = await findActiveApiKeys(deps.db, { limit: limit + 1, after });
       const page = toPage(
         rows.map((row) => ({ ...row, createdAt: row.created_at })),
