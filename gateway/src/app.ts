@@ -240,7 +240,6 @@ export function createGateway(options: GatewayOptions): Gateway {
   // The same pipeline for the requests the fast lane takes, as steps compiled once.
   const fastLaneCount = fastLaneRequests.labels("fast");
   const fullPipelineCount = fastLaneRequests.labels("full");
-  const [deadline, ...limits] = edge.limits as LaneStep[];
   const listener = createFastLane({
     match: compileOperationMatcher(routes),
     checks: compileRequestChecks(
@@ -251,13 +250,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     verifyToken,
     verifyApiKey: edge.verifyApiKey,
     bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES,
-    deadline: deadline as LaneStep,
+    deadline: edge.deadline,
     steps: [
       recordGatewayMetrics(routes),
       precomputedSecurityHeaders(),
       ...((edge.cors ? [edge.cors] : []) as LaneStep[]),
-      deadline as LaneStep,
-      ...limits,
+      ...((edge.rateLimit ? [edge.rateLimit] : []) as LaneStep[]),
       productCache,
     ],
     renderProblem: renderProblem as never,

@@ -6,7 +6,7 @@
  * NATS connection, which the live side of the gateway shares.
  */
 
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   type ApiKeyVerifier,
   type BackgroundNats,
@@ -57,6 +57,10 @@ export interface Edge {
   cors: RequestHandler | undefined;
   /** The whole-request deadline, then the rate limit: before the body is read. */
   limits: RequestHandler[];
+  /** The whole-request deadline alone (also in `limits`); takes bare `node:http` objects. */
+  deadline: (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+  /** The rate limit alone (also in `limits`), when a limit is set. */
+  rateLimit: RequestHandler | undefined;
   /** Right before forwarding: stops requests already answered with 504. */
   guard: RequestHandler;
   /** Shuts the rate-limit store down and drains NATS; call after the HTTP server stopped. */
@@ -87,6 +91,7 @@ export function createEdge(options: EdgeOptions): Edge {
     ...(options.clientAddress ? { clientAddress: options.clientAddress } : {}),
   });
   const cors = corsMiddleware(config.CORS_ORIGINS);
+  const deadline = requestDeadline(config.REQUEST_TIMEOUT_MS, problemErrorHandler(logger));
 
   return {
     nats,
@@ -94,10 +99,9 @@ export function createEdge(options: EdgeOptions): Edge {
     trustProxy: config.TRUST_PROXY,
     headers: [securityHeaders(), ...(cors ? [cors] : [])],
     cors,
-    limits: [
-      requestDeadline(config.REQUEST_TIMEOUT_MS, problemErrorHandler(logger)),
-      ...(limiter ? [limiter.handler] : []),
-    ],
+    limits: [deadline as RequestHandler, ...(limiter ? [limiter.handler] : [])],
+    deadline,
+    rateLimit: limiter?.handler,
     guard: deadlineGuard(),
     close: async () => {
       await limiter?.close();

@@ -19,11 +19,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   type ApiKeyVerifier,
-  apiKeyPrincipalOf,
-  bearerPrincipalOf,
   type Logger,
-  type Principal,
   requestIdOf,
+  securityHandlers,
   type TokenVerifier,
   tracingEnabled,
 } from "@portico/kit/core";
@@ -61,7 +59,7 @@ export interface FastLaneOptions {
   bodyLimitBytes: number;
   /** Run once the request is taken, in order, before the proxy (headers, limits, cache, ...). */
   steps: readonly LaneStep[];
-  /** The whole-request deadline, started when a request with a body arrives. */
+  /** The whole-request deadline, started when the lane considers a request (the app keeps it). */
   deadline: LaneStep;
   renderProblem: ProblemRenderer;
   logger: Logger;
@@ -83,6 +81,16 @@ interface MatchedRequest extends RawBodyRequest {
 
 const EMPTY = Buffer.alloc(0);
 
+/** What the lane found for a request it may take. */
+interface Candidate {
+  route: Route;
+  pathParams: Record<string, string>;
+  /** The query string without `?`. */
+  query: string;
+  operation: OperationChecks;
+  proxy: ProxyHandler;
+}
+
 /**
  * Builds the fast lane: a `node:http` request listener that takes what it can (see the module
  * comment) and hands everything else to `options.fallback`.
@@ -91,6 +99,10 @@ export function createFastLane(
   options: FastLaneOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const { match, checks, proxies, bodyLimitBytes } = options;
+  const schemes = securityHandlers({
+    verifyToken: options.verifyToken,
+    verifyApiKey: options.verifyApiKey,
+  });
   const onLane = options.onLane ?? noop;
   const fallback = (req: IncomingMessage, res: ServerResponse) => {
     onLane(false);
@@ -120,16 +132,8 @@ export function createFastLane(
   };
 
   /** Takes the request once its body is read, or hands it to the app. */
-  const decide = (
-    req: MatchedRequest,
-    res: ServerResponse,
-    route: Route,
-    pathParams: Record<string, string>,
-    query: string,
-    body: Buffer,
-  ) => {
-    const operation = checks.get(route.operationId) as OperationChecks;
-    const proxy = proxies.get(route.service) as ProxyHandler;
+  const decide = (req: MatchedRequest, res: ServerResponse, found: Candidate, body: Buffer) => {
+    const { route, pathParams, query, operation, proxy } = found;
     if (body.length > 0) req.rawBody = body;
     if (!operation.accepts({ pathParams, query, headers: req.headers, body })) {
       fallback(req, res);
@@ -148,7 +152,7 @@ export function createFastLane(
       take();
       return;
     }
-    authorized(req, operation.security, options.verifyToken, options.verifyApiKey).then(
+    authorized(req, operation.security, schemes).then(
       (ok) => (ok ? take() : fallback(req, res)),
       () => fallback(req, res),
     );
@@ -159,30 +163,27 @@ export function createFastLane(
     const url = req.url ?? "/";
     const mark = url.indexOf("?");
     const pathname = mark < 0 ? url : url.slice(0, mark);
-    const found = method === "OPTIONS" || tracingEnabled() ? undefined : match(method, pathname);
+    const matched = method === "OPTIONS" || tracingEnabled() ? undefined : match(method, pathname);
+    const operation = matched && checks.get(matched.route.operationId);
+    const proxy = matched && proxies.get(matched.route.service);
+    const length = Number(req.headers["content-length"] ?? 0);
     if (
-      !found ||
-      !checks.has(found.route.operationId) ||
-      !proxies.has(found.route.service) ||
+      !matched ||
+      !operation ||
+      !proxy ||
       req.headers["content-encoding"] !== undefined ||
-      req.headers["transfer-encoding"] !== undefined
+      req.headers["transfer-encoding"] !== undefined ||
+      !(length >= 0 && length <= bodyLimitBytes)
     ) {
       fallback(req, res);
       return;
     }
     const query = mark < 0 ? "" : url.slice(mark + 1);
-    const length = Number(req.headers["content-length"] ?? 0);
-    if (!(length >= 0 && length <= bodyLimitBytes)) {
-      fallback(req, res);
-      return;
-    }
-    if (length === 0) {
-      decide(req, res, found.route, found.pathParams, query, EMPTY);
-      return;
-    }
-    // The deadline covers a slow body too; the app keeps it if the request is handed over.
+    const found: Candidate = { ...matched, query, operation, proxy };
+    // From the arrival, a slow body included; the app keeps it if the request is handed over.
     options.deadline(req, res, noop);
-    readBody(req, length, (body) => decide(req, res, found.route, found.pathParams, query, body));
+    if (length === 0) decide(req, res, found, EMPTY);
+    else readBody(req, length, (body) => decide(req, res, found, body));
   };
 }
 
@@ -200,36 +201,31 @@ function readBody(req: IncomingMessage, length: number, done: (body: Buffer) => 
   req.once("end", () => done(filled === length ? body : body.subarray(0, filled)));
 }
 
+/** Security requirements checked by the kit's handlers of the contract's schemes. */
+type SchemeHandlers = ReturnType<typeof securityHandlers>;
+
 /**
  * Whether the request's credentials satisfy one of the operation's security requirements
- * (OpenAPI 3.1 section 4.8.30: any requirement, every scheme of it; a scheme's scopes are the
- * roles that may call). Only credentials the request carries are verified, each once (the
- * kit's `bearerPrincipalOf`/`apiKeyPrincipalOf`, whose answers the app reuses if the request
- * is handed over).
+ * (OpenAPI 3.1 section 4.8.30: any requirement, every scheme of it; scopes are roles), judged by
+ * the kit's `securityHandlers` — the contract validator's own — whose once-per-request
+ * verifications the app reuses if the request is handed over.
  */
 async function authorized(
   req: IncomingMessage,
   requirements: readonly SecurityRequirement[],
-  verifyToken: TokenVerifier,
-  verifyApiKey: ApiKeyVerifier,
+  handlers: SchemeHandlers,
 ): Promise<boolean> {
-  const hasBearer = typeof req.headers.authorization === "string";
-  const hasApiKey = typeof req.headers["x-api-key"] === "string";
   for (const requirement of requirements) {
-    let satisfied = true;
-    for (const [scheme, roles] of Object.entries(requirement)) {
-      let principal: Principal | undefined;
-      if (scheme === "bearerAuth" && hasBearer) {
-        principal = await bearerPrincipalOf(req, verifyToken).catch(() => undefined);
-      } else if (scheme === "apiKeyAuth" && hasApiKey) {
-        principal = await apiKeyPrincipalOf(req, verifyApiKey).catch(() => undefined);
-      }
-      if (!principal || (roles.length > 0 && !roles.includes(principal.role))) {
-        satisfied = false;
-        break;
-      }
-    }
-    if (satisfied) return true;
+    const checks = Object.entries(requirement).map(([scheme, scopes]) =>
+      handlers[scheme as keyof SchemeHandlers](req, scopes),
+    );
+    if (
+      await Promise.all(checks).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
   }
   return false;
 }

@@ -85,8 +85,20 @@ export function partitionKey(key: string): string {
   return Buffer.from(digest).toString("base64");
 }
 
-/** Partition keys remembered (the same callers come back), at most. */
-const PARTITION_KEYS_KEPT = 10_000;
+/** Keys remembered per caller (the same callers come back), at most. */
+const KEYS_KEPT = 10_000;
+
+/** `derive` with its answers remembered, forgetting all at once past {@link KEYS_KEPT}. */
+function remembered<K, V>(derive: (key: K) => V): (key: K) => V {
+  const known = new Map<K, V>();
+  return (key) => {
+    if (known.has(key)) return known.get(key) as V;
+    if (known.size >= KEYS_KEPT) known.clear();
+    const value = derive(key);
+    known.set(key, value);
+    return value;
+  };
+}
 
 /**
  * Builds the gateway's rate limiter; undefined when both limits are 0. A store that fails (NATS
@@ -106,31 +118,15 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter | un
   store.init?.({ windowMs } as Options);
   const log = throttledLogger(options.logger);
   const windowSeconds = Math.ceil(windowMs / 1000);
-  const partitionKeys = new Map<string, string>();
-  const partitionKeyOf = (key: string) => {
-    let pk = partitionKeys.get(key);
-    if (pk === undefined) {
-      if (partitionKeys.size >= PARTITION_KEYS_KEPT) partitionKeys.clear();
-      pk = partitionKey(key);
-      partitionKeys.set(key, pk);
-    }
-    return pk;
-  };
+  const partitionKeyOf = remembered(partitionKey);
   const addressOf = (req: IncomingMessage) =>
     "ip" in req ? (req as Request).ip : options.clientAddress?.(req);
   // The counter key of each anonymous address, worked out once (IPv6 prefixes take a regex).
-  const anonymousKeys = new Map<string | undefined, string>();
-  const keyOf = (caller: Caller, req: IncomingMessage) => {
-    if (caller.kind !== "anonymous") return rateLimitKey(caller, undefined);
-    const address = addressOf(req);
-    let key = anonymousKeys.get(address);
-    if (key === undefined) {
-      if (anonymousKeys.size >= PARTITION_KEYS_KEPT) anonymousKeys.clear();
-      key = rateLimitKey(caller, address);
-      anonymousKeys.set(address, key);
-    }
-    return key;
-  };
+  const anonymousKeyOf = remembered((address: string | undefined) =>
+    rateLimitKey({ kind: "anonymous" }, address),
+  );
+  const keyOf = (caller: Caller, req: IncomingMessage) =>
+    caller.kind === "anonymous" ? anonymousKeyOf(addressOf(req)) : rateLimitKey(caller, undefined);
 
   /** Counts the request; resolves to the 429 Problem when it is over the limit. */
   const count = async (req: IncomingMessage, res: ServerResponse) => {
