@@ -11,7 +11,7 @@ import {
   waitForProcessReady,
 } from "../infra/process.js";
 import { repoRoot } from "../paths.js";
-import { nodeCommand, prepareJavaScript } from "../system.js";
+import { NODE_FLAGS, nodeCommand, prepareJavaScript } from "../system.js";
 
 /** A process started by {@link startNodeChild}: its base URL and how to stop it. */
 export interface BenchChild {
@@ -26,7 +26,10 @@ export interface BenchChild {
 /** Options of {@link startNodeChild}. */
 export interface NodeChildOptions {
   name: string;
-  /** TypeScript entry, relative to the repo root. */
+  /**
+   * TypeScript entry, relative to the repo root; or a JavaScript file (absolute, ending in `.js`),
+   * run with plain `node` and the flags `npm start` gives the services.
+   */
   entry: string;
   /** Environment on top of the inherited one; `PORT` and `HOST` are set here. */
   env?: Record<string, string>;
@@ -40,19 +43,23 @@ export interface NodeChildOptions {
 /**
  * Starts `entry` on a free loopback port and waits until `GET <readyPath>` answers 200 (at most
  * 60 s). A service or the gateway runs as `npm start` runs it (its transpiled JavaScript, see
- * `nodeCommand`); the benchmark's own servers (`scripts/`) run through tsx.
+ * `nodeCommand`), and so does a `.js` entry; the benchmark's own TypeScript servers (`scripts/`)
+ * run through tsx.
  * @throws InfraError with the process's last log lines when it exits or is not ready in time.
  */
 export async function startNodeChild(options: NodeChildOptions): Promise<BenchChild> {
   const port = await getFreePort();
   const ownServer = options.entry.startsWith("scripts/");
-  if (!ownServer) await prepareJavaScript();
-  const { command, args } = ownServer
-    ? {
-        command: process.execPath,
-        args: ["--import", "tsx", "--conditions=portico-source", options.entry],
-      }
-    : nodeCommand(options.entry);
+  const javascript = options.entry.endsWith(".js");
+  if (!ownServer && !javascript) await prepareJavaScript();
+  const { command, args } = javascript
+    ? { command: process.execPath, args: [...NODE_FLAGS, options.entry] }
+    : ownServer
+      ? {
+          command: process.execPath,
+          args: ["--import", "tsx", "--conditions=portico-source", options.entry],
+        }
+      : nodeCommand(options.entry);
   const proc = spawnManaged({
     name: options.name,
     command,

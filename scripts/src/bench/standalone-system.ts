@@ -32,6 +32,8 @@ export interface StandaloneSystemOptions {
   envByProcess?: Record<string, Record<string, string>>;
   /** `false` skips PostgreSQL's fsync (throwaway data). Default `true`, as `npm start` runs it. */
   durable?: boolean;
+  /** Names of the processes to start (default: all of `SYSTEM_PROCESSES`). */
+  processes?: readonly string[];
 }
 
 /** A running standalone system. */
@@ -39,6 +41,8 @@ export interface StandaloneSystem {
   urls: RunningSystem["urls"] & { mailApi: string };
   /** Port of every process of the table, by name. */
   ports: Record<string, number>;
+  /** PostgreSQL URL of each service's database, by database (service) name. */
+  databaseUrls: Record<string, string>;
   adminEmail: string;
   stop(): Promise<void>;
 }
@@ -76,8 +80,11 @@ export async function startStandaloneSystem(
     const smtp = await startSmtpSink({ smtpPort: 0, httpPort: 0 });
     stops.push(smtp.stop);
 
+    const processes = SYSTEM_PROCESSES.filter(
+      (spec) => !options.processes || options.processes.includes(spec.name),
+    );
     const ports: Record<string, number> = {};
-    for (const spec of SYSTEM_PROCESSES) ports[spec.name] = await getFreePort();
+    for (const spec of processes) ports[spec.name] = await getFreePort();
     const nodeEnv = options.nodeEnv ?? "production";
     const users = {
       ADMIN_EMAILS: STANDALONE_ADMIN_EMAIL,
@@ -95,11 +102,13 @@ export async function startStandaloneSystem(
       envByProcess: { ...options.envByProcess, users },
       log: options.log ?? silentSink,
       readyTimeoutMs: 60_000,
+      processes,
     });
     stops.push(system.stop);
     return {
       urls: { ...system.urls, mailApi: smtp.apiUrl },
       ports,
+      databaseUrls: postgres.urls,
       adminEmail: STANDALONE_ADMIN_EMAIL,
       stop,
     };

@@ -7,7 +7,7 @@
  */
 import http from "node:http";
 // The gateway's list (a module without imports: this proxy stays bare).
-import { HOP_BY_HOP_HEADERS } from "../../../../gateway/src/hop-by-hop.js";
+import { HOP_BY_HOP_HEADERS } from "../../../../gateway/src/upstreams/hop-by-hop.js";
 
 const port = Number(process.env.PORT);
 const host = process.env.HOST ?? "127.0.0.1";
