@@ -170,6 +170,7 @@ async function startAll(): Promise<RunningSystem> {
   }
   const missing = databases.filter((db) => !databaseUrls[db]);
   let postgresUrl: string | undefined;
+  let postgresData: string | undefined;
   if (missing.length > 0) {
     await assertPortFree(
       PORTS.postgres,
@@ -185,6 +186,9 @@ async function startAll(): Promise<RunningSystem> {
     await started("postgres", postgres.stop);
     Object.assign(databaseUrls, postgres.urls);
     postgresUrl = postgres.serverUrl;
+    postgresData = postgres.dataDir;
+    if (postgres.relocated)
+      say(pc.yellow(`PostgreSQL data placed in ${postgres.dataDir}: ${postgres.relocated}`));
   }
 
   let smtpUrl = env.SMTP_URL;
@@ -222,6 +226,7 @@ async function startAll(): Promise<RunningSystem> {
     ["mail API", mailApiUrl],
     ["NATS", natsUrl],
     ["PostgreSQL", postgresUrl ? redactServer(postgresUrl) : "(from DATABASE_URL)"],
+    ["PostgreSQL data", postgresData],
   ];
   const width = Math.max(...rows.map(([name]) => name.length)) + 2;
   say(pc.green(`Portico is up in ${seconds} s`));

