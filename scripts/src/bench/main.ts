@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { dataRoot, repoRoot } from "../paths.js";
 import { benchGatewayCost } from "./gateway-cost.js";
+import { benchKitCost } from "./kit-cost.js";
 import { describeMachine } from "./machine.js";
 import { benchMl } from "./ml.js";
 import { profileGateway } from "./profile.js";
@@ -24,7 +25,7 @@ import { type BenchResults, renderReport, spliceReport } from "./report.js";
 import type { RunSettings } from "./runner.js";
 import { benchStartup } from "./startup.js";
 
-const SECTIONS = ["a", "b", "c", "d", "e", "f", "profile"] as const;
+const SECTIONS = ["a", "b", "c", "d", "e", "f", "kit", "profile"] as const;
 
 function say(line: string): void {
   process.stdout.write(`bench | ${line}\n`);
@@ -74,6 +75,7 @@ const results: BenchResults = {
 if (wants("a", "c", "f")) results.gatewayCost = await benchGatewayCost(settings);
 if (wants("b", "c", "d", "f")) results.realSystem = await benchRealSystem(settings, [benchMl]);
 if (wants("e")) results.startup = await benchStartup(say);
+if (wants("kit")) results.kitCost = await benchKitCost(settings);
 if (wants("profile")) results.profile = await profileGateway(settings);
 results.seconds = (performance.now() - begin) / 1000;
 

@@ -4,6 +4,7 @@
  * outside them (the analysis of the profile, written by hand) is kept as it is.
  */
 import type { GatewayCostResult } from "./gateway-cost.js";
+import type { KitCostResult } from "./kit-cost.js";
 import type { LoadResult } from "./load.js";
 import type { MachineInfo } from "./machine.js";
 import type { ProfileSummary } from "./profile.js";
@@ -22,20 +23,23 @@ export interface BenchResults {
   gatewayCost?: GatewayCostResult;
   realSystem?: RealSystemResult;
   startup?: StartupResult;
+  kitCost?: KitCostResult;
   profile?: ProfileSummary & { requestsPerSecond: number };
   /** Seconds the whole run took. */
   seconds: number;
 }
 
-/** The goals of issue 4, point 8. */
+/** The goals of issue 4, point 8, and of issue 14. */
 export const GOALS = {
+  /** Issue 14 (1): the kit's CPU per request at most this multiple of the Fastify reference's. */
+  kitVsReference: 2,
   gatewayVsBareProxy: 0.6,
   gatewayVsDirect: 0.6,
   p99AddedMs: 5,
   sseP99Ms: 50,
   warmStartSeconds: 5,
-  /** 120 MB, read strictly as 120 × 10⁶ bytes (≈ 114.4 MiB). */
-  idleRssBytes: 120e6,
+  /** Issue 14 (3): 100 MB, read strictly as 100 × 10⁶ bytes (≈ 95.4 MiB). */
+  idleRssBytes: 100e6,
 };
 
 const MIB = 1024 * 1024;
@@ -56,9 +60,7 @@ function flaws(result: LoadResult): string {
 
 function throughputRow(label: string, result: LoadResult, vs?: [string, LoadResult]): string {
   const relative = vs ? `${ratio(result, vs[1]).toFixed(2)}× ${vs[0]}` : "";
-  const cpu =
-    result.cpuMicrosPerRequest === undefined ? "–" : Math.round(result.cpuMicrosPerRequest);
-  return `| ${label} | ${rps(result)} | ${ms(result.p50)} | ${ms(result.p99)} | ${relative} | ${cpu} | ${flaws(result)} |`;
+  return `| ${label} | ${rps(result)} | ${ms(result.p50)} | ${ms(result.p99)} | ${relative} | ${cpu(result)} | ${flaws(result)} |`;
 }
 
 const THROUGHPUT_HEAD = [
@@ -72,6 +74,40 @@ function fixedRateRows(label: string, direct: FixedRateResult, gateway: FixedRat
   return [
     row("evenly paced", direct.paced, gateway.paced),
     row("autocannon `overallRate`", direct.autocannon, gateway.autocannon),
+  ];
+}
+
+const cpu = (result: LoadResult) =>
+  result.cpuMicrosPerRequest === undefined
+    ? "–"
+    : Math.round(result.cpuMicrosPerRequest).toString();
+
+/** `a`'s server CPU per request over `b`'s, when both were measured. */
+function cpuRatio(a: LoadResult, b: LoadResult): number | undefined {
+  if (a.cpuMicrosPerRequest === undefined || b.cpuMicrosPerRequest === undefined) return undefined;
+  return a.cpuMicrosPerRequest / b.cpuMicrosPerRequest;
+}
+
+/** The kit-vs-reference section (issue 14 goal 1). */
+function kitSection(k: KitCostResult): string[] {
+  return [
+    "## The kit against a Fastify reference",
+    "",
+    "The users and products services (the kit: Express 5, express-openapi-validator, pino-http, Kysely, pg) beside a reference service the benchmark starts on the same databases (`scripts/src/bench/reference/`: Fastify 5, fastify-openapi-glue on the same contracts, pg, @fastify/etag, jose), each as plain `node` on transpiled JavaScript, in production mode with warnings logged only. Both verify tokens against the users service's JWK Set and remember a verified token for 60 s; both write the created product's event into `outbox` in the product's transaction (the products service's relay then publishes it: that work is in the products service's CPU for its own rows only).",
+    "",
+    "| operation | kit req/s | reference req/s | kit CPU µs/req | reference CPU µs/req | CPU ratio | non-2xx / errors |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ...k.comparisons.map(({ operation, kit, reference }) => {
+      const r = cpuRatio(kit, reference);
+      const flawed = [
+        flaws(kit) && `kit: ${flaws(kit)}`,
+        flaws(reference) && `reference: ${flaws(reference)}`,
+      ]
+        .filter(Boolean)
+        .join("; ");
+      return `| ${operation} | ${rps(kit)} | ${rps(reference)} | ${cpu(kit)} | ${cpu(reference)} | ${r === undefined ? "–" : `${r.toFixed(2)}×`} | ${flawed} |`;
+    }),
+    "",
   ];
 }
 
@@ -149,8 +185,18 @@ export function renderReport(results: BenchResults): string {
       `| (f) resident memory per Node process, idle (largest) | ${mib(worst[1])} MiB (${worst[0]}) | ≤ ${GOALS.idleRssBytes / 1e6} MB (${mib(GOALS.idleRssBytes)} MiB) | ${met(worst[1] <= GOALS.idleRssBytes)} |`,
     );
   }
+  const k = results.kitCost;
+  if (k) {
+    for (const { operation, kit, reference } of k.comparisons) {
+      const r = cpuRatio(kit, reference);
+      lines.push(
+        `| (kit) ${operation}: the kit's CPU per request vs the Fastify reference's | ${r === undefined ? "–" : `${r.toFixed(2)}×`} (${cpu(kit)} vs ${cpu(reference)} µs; ${rps(kit)} vs ${rps(reference)} req/s) | ≤ ${GOALS.kitVsReference}× | ${r === undefined ? "–" : met(r <= GOALS.kitVsReference)} |`,
+      );
+    }
+  }
   lines.push("");
 
+  if (k) lines.push(...kitSection(k));
   if (a) {
     const t = a.throughput;
     lines.push(

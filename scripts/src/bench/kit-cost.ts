@@ -1,0 +1,157 @@
+/**
+ * The kit's cost per request (issue 14 goal 1): `getProduct`, `createProduct` and
+ * `getCurrentUser` (`GET /users/me`) on the products and users services, each beside the same
+ * operation of the Fastify reference service (reference/), on the same databases, measured by
+ * the server's CPU time per request (from /proc) and by requests per second. Only the users and
+ * products services run (with their own NATS and PostgreSQL); tokens come from the users service.
+ */
+import { signIn } from "./accounts.js";
+import { Stack } from "./children.js";
+import { NEW_PRODUCT_BODY } from "./gateway-cost.js";
+import type { LoadResult, LoadTarget } from "./load.js";
+import { pidListeningOn } from "./memory.js";
+import { startReference } from "./reference/launch.js";
+import { measure, type RunSettings } from "./runner.js";
+import { type StandaloneSystem, startStandaloneSystem } from "./standalone-system.js";
+
+/** One operation, on the kit and on the reference. */
+export interface KitComparison {
+  /** operationId and request, e.g. "`getProduct` (`GET /products/{id}`)". */
+  operation: string;
+  kit: LoadResult;
+  reference: LoadResult;
+}
+
+/** What the kit-cost section measured. */
+export interface KitCostResult {
+  comparisons: KitComparison[];
+}
+
+/** The processes this section needs. */
+export const KIT_PROCESSES = ["users", "products"] as const;
+
+/** The users and products services, a product to read, and tokens (admin and user). */
+export async function startKitSystem(
+  name: string,
+  envByProcess?: Record<string, Record<string, string>>,
+) {
+  const system = await startStandaloneSystem({ name, processes: KIT_PROCESSES, envByProcess });
+  try {
+    const users = system.urls.byService.users as string;
+    const products = system.urls.byService.products as string;
+    const admin = await signIn(users, system.adminEmail, "bench-admin-password");
+    const user = await signIn(users, "bench-user@example.com", "bench-user-password");
+    const created = await fetch(`${products}/products`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin.token}`, "content-type": "application/json" },
+      body: NEW_PRODUCT_BODY,
+    });
+    if (created.status !== 201) {
+      throw new Error(`creating the benchmark product: ${created.status} ${await created.text()}`);
+    }
+    const productId = ((await created.json()) as { id: string }).id;
+    return { system, users, products, admin, user, productId };
+  } catch (error) {
+    await system.stop();
+    throw error;
+  }
+}
+
+/** The requests of the three operations against `baseUrl`. */
+export function kitTargets(
+  baseUrl: string,
+  productId: string,
+  tokens: { admin: string; user: string },
+): Record<"getProduct" | "createProduct" | "getCurrentUser", LoadTarget> {
+  return {
+    getProduct: { url: `${baseUrl}/products/${productId}` },
+    createProduct: {
+      url: `${baseUrl}/products`,
+      method: "POST",
+      headers: { authorization: `Bearer ${tokens.admin}`, "content-type": "application/json" },
+      body: NEW_PRODUCT_BODY,
+    },
+    getCurrentUser: {
+      url: `${baseUrl}/users/me`,
+      headers: { authorization: `Bearer ${tokens.user}` },
+    },
+  };
+}
+
+/** The reference service started on `system`'s databases, verifying tokens with its users service. */
+export function startReferenceOn(system: StandaloneSystem) {
+  const { products, users } = system.databaseUrls;
+  if (!products || !users) throw new Error("the system has no products or users database");
+  return startReference({
+    productsDatabaseUrl: products,
+    usersDatabaseUrl: users,
+    jwksUrl: `${system.urls.byService.users}/.well-known/jwks.json`,
+  });
+}
+
+/**
+ * Runs the section. The kit's write runs before the reference's: both write outbox rows that the
+ * products service's relay publishes, so the reference's rows are relayed after the kit's run.
+ */
+export async function benchKitCost(settings: RunSettings): Promise<KitCostResult> {
+  settings.say("kit: starting users and products (own NATS, PostgreSQL) and the reference …");
+  const stack = new Stack();
+  try {
+    const kit = await startKitSystem("bench-kit");
+    stack.add(kit, kit.system.stop);
+    const reference = await startReferenceOn(kit.system);
+    stack.add(reference, reference.stop);
+    const pid = async (url: string) => {
+      const found = await pidListeningOn(Number(new URL(url).port));
+      if (found === undefined) throw new Error(`no process listens on ${url}`);
+      return found;
+    };
+    const tokens = { admin: kit.admin.token, user: kit.user.token };
+    const onProducts = kitTargets(kit.products, kit.productId, tokens);
+    const onUsers = kitTargets(kit.users, kit.productId, tokens);
+    const onReference = kitTargets(reference.url, kit.productId, tokens);
+    const productsPid = await pid(kit.products);
+    const usersPid = await pid(kit.users);
+    const referencePid = reference.process.pid as number;
+
+    const compare = async (
+      operation: string,
+      name: keyof typeof onProducts,
+      kitTarget: LoadTarget,
+      kitPid: number,
+    ): Promise<KitComparison> => ({
+      operation,
+      kit: await measure(settings, `(kit) ${name} on the kit`, kitTarget, "throughput", kitPid),
+      reference: await measure(
+        settings,
+        `(kit) ${name} on the reference`,
+        onReference[name],
+        "throughput",
+        referencePid,
+      ),
+    });
+    const comparisons = [
+      await compare(
+        "`getProduct` (`GET /products/{id}`)",
+        "getProduct",
+        onProducts.getProduct,
+        productsPid,
+      ),
+      await compare(
+        "`getCurrentUser` (`GET /users/me`, bearer token verified)",
+        "getCurrentUser",
+        onUsers.getCurrentUser,
+        usersPid,
+      ),
+      await compare(
+        "`createProduct` (`POST /products`, admin token, body validated, row + outbox event committed)",
+        "createProduct",
+        onProducts.createProduct,
+        productsPid,
+      ),
+    ];
+    return { comparisons };
+  } finally {
+    await stack.stopAll();
+  }
+}
