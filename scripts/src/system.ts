@@ -308,6 +308,11 @@ export interface StartSystemOptions {
   cwd?: string;
   /** Aborts start-up: what was started is stopped and the promise rejects with an AbortError. */
   signal?: AbortSignal;
+  /**
+   * Called each time a process exits without being asked to (`unexpectedExit` settles on the
+   * first only), e.g. to restart it with {@link RunningSystem.startProcess}.
+   */
+  onUnexpectedExit?: (exit: UnexpectedExit) => void;
 }
 
 /** Base URLs of a running system. */
@@ -461,7 +466,10 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       log: options.log ?? silentSink,
     });
     proc.exited.then((info) => {
-      if (!stopping && !held.has(proc)) reportExit({ name: spec.name, info, tail: proc.tail() });
+      if (stopping || held.has(proc)) return;
+      const exit = { name: spec.name, info, tail: proc.tail() };
+      reportExit(exit);
+      options.onUnexpectedExit?.(exit);
     });
     return proc;
   };
