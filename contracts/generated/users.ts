@@ -184,7 +184,10 @@ export interface components {
                 [key: string]: unknown;
             })[];
         };
-        /** @description What the key is for, e.g. the service account that uses it; no control characters. */
+        /**
+         * @description What the key is for, e.g. the service account that uses it; no control characters.
+         * @example ci-deployer
+         */
         ApiKeyName: string;
         ApiKey: {
             id: components["schemas"]["Uuid"];

@@ -1,7 +1,8 @@
 /**
  * Builds an Express 5 app from a contract and a handler map: the contract is the router.
  * Pipeline: request id → pino-http → body parsers → health → express-openapi-validator
- * (security, request validation, response validation outside production) → handler → Problem.
+ * (security, request validation, response validation outside production) → no U+0000 in any
+ * string (nul-characters.ts) → handler → Problem.
  */
 import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
@@ -19,6 +20,7 @@ import {
 import type { HandlerInput, Handlers } from "./handlers.js";
 import type { Logger } from "./logger.js";
 import { metricsRoutes, recordRequestMetrics } from "./metrics.js";
+import { rejectNulCharacters } from "./nul-characters.js";
 import {
   type FieldError,
   fieldFromPath,
@@ -237,6 +239,7 @@ export function createApp<Ops>(options: AppOptions<Ops>): express.Express {
       verifyApiKey: options.verifyApiKey,
       validateResponses: options.validateResponses,
     }),
+    rejectNulCharacters(),
   );
 
   const dispatch: RequestHandler = async (req, res, next) => {

@@ -14,6 +14,7 @@ export * from "./logger.js";
 export * from "./metrics.js";
 export * from "./nats.js";
 export * from "./nats-background.js";
+export * from "./nul-characters.js";
 export * from "./pagination.js";
 export * from "./problem.js";
 export * from "./server.js";

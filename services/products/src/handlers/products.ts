@@ -11,7 +11,6 @@ import { toProduct } from "../representation.js";
 import * as store from "../store/products.js";
 import type { Database } from "../store/schema.js";
 import { conditional } from "./caching.js";
-import { assertStorableText } from "./text.js";
 
 /** What the catalogue handlers need. */
 export interface ProductHandlerDeps {
@@ -44,7 +43,6 @@ export function createProductHandlers({
 }: ProductHandlerDeps): Handlers<CatalogueOperations> {
   return {
     async listProducts({ query, headers }) {
-      assertStorableText("query", { q: query.q });
       const limit = defaulted(query.limit, "limit");
       const rows = await store.listProducts(db, {
         fetch: limit + 1,
@@ -61,7 +59,6 @@ export function createProductHandlers({
     },
 
     async createProduct({ body, requestId, headers }) {
-      assertStorableText("body", { name: body.name, description: body.description });
       const stock = defaulted(body.stock, "stock");
       const row = await db.transaction().execute(async (trx) => {
         const inserted = await store.insertProduct(trx, {
@@ -87,7 +84,6 @@ export function createProductHandlers({
     },
 
     async updateProduct({ path, body, requestId, headers }) {
-      assertStorableText("body", { name: body.name, description: body.description });
       const row = await db.transaction().execute(async (trx) => {
         const updated = await store.updateProduct(trx, path.productId, body);
         if (updated) {

@@ -13,7 +13,6 @@ import { reviewCreated } from "../review-events.js";
 import { findProduct, lockProduct } from "../store/products.js";
 import { countReview, insertReview, listReviews } from "../store/reviews.js";
 import type { Database } from "../store/schema.js";
-import { assertStorableText } from "./text.js";
 
 /** What the review handlers need. */
 export interface ReviewHandlerDeps {
@@ -33,7 +32,6 @@ export function createReviewHandlers({
 }: ReviewHandlerDeps): Handlers<ReviewOperations> {
   return {
     async createProductReview({ path, body, principal, requestId, headers }) {
-      assertStorableText("body", { text: body.text });
       if (!principal)
         throw new Error("createProductReview requires a principal (contract security)");
       const review = await db.transaction().execute(async (trx) => {

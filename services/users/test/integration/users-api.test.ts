@@ -118,6 +118,8 @@ describe("POST /users (registerUser)", () => {
     ["an unknown property", { ...ADA, email: "x@example.com", isAdmin: true }, "isAdmin"],
     ["a missing field", { email: "y@example.com", name: "Y" }, "password"],
     ["a short password", { ...ADA, email: "z@example.com", password: "short" }, "password"],
+    // Issue 9: PostgreSQL cannot store U+0000; this was a 500 before the kit's rule.
+    ["U+0000 in the name", { ...ADA, email: "nul@example.com", name: "Ada\u0000" }, "name"],
   ])("rejects %s with 400 naming the field and stores nothing", async (_case, body, field) => {
     const response = await request(users.baseUrl, "POST", "/users", { body });
     expect(response.status).toBe(400);
