@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../paths.js";
 import { type OasdiffChange, oasdiff } from "./oasdiff.js";
-import { SNAPSHOTS, type Snapshot, snapshotText } from "./snapshots.js";
+import { EVENTS_SNAPSHOT, SNAPSHOTS, type Snapshot, snapshotText } from "./snapshots.js";
 
 /** The contracts' source folder and the released baseline. */
 export interface ContractFolders {
@@ -76,12 +76,18 @@ export async function findBreakingChanges(
 /**
  * One line naming a breaking change: where (the operation, or the event for event payloads),
  * what, and oasdiff's rule id, e.g.
- * `public API: DELETE /products/{productId}: API removed without deprecation [api-removed-without-deprecation]`.
+ * `public API: DELETE /products/{productId}: API removed without deprecation [api-removed-without-deprecation]`;
+ * for events, `event payloads: event <subject>: removed the required property "data/name" from the
+ * event as consumers receive it [response-required-property-removed]`.
  */
 export function describeBreakingChange(change: BreakingChange): string {
-  const where =
-    change.snapshot.file === "events.openapi.json"
-      ? `event ${change.path?.replace(/^\//, "")}`
-      : `${change.operation ?? ""} ${change.path ?? ""}`.trim();
-  return `${change.snapshot.label}: ${where}: ${change.text} [${change.id}]`;
+  if (change.snapshot.file !== EVENTS_SNAPSHOT) {
+    const where = `${change.operation ?? ""} ${change.path ?? ""}`.trim();
+    return `${change.snapshot.label}: ${where}: ${change.text} [${change.id}]`;
+  }
+  // The synthetic document's request is the event as published, its response as consumed.
+  const text = change.text
+    .replace(/the response with the `200` status/g, "the event as consumers receive it")
+    .replace(/\bthe request\b/g, "the event as publishers send it");
+  return `${change.snapshot.label}: event ${change.path?.replace(/^\//, "")}: ${text} [${change.id}]`;
 }

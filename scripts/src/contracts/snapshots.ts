@@ -77,10 +77,13 @@ export async function buildEventsSnapshot(contractsDir: string): Promise<OpenApi
   });
 }
 
+/** The file name of the event payloads' snapshot. */
+export const EVENTS_SNAPSHOT = "events.openapi.json";
+
 /** Everything the gate compares, in the order it reports. */
 export const SNAPSHOTS: readonly Snapshot[] = [
   { file: "public.openapi.json", label: "public API", build: buildPublicSnapshot },
-  { file: "events.openapi.json", label: "event payloads", build: buildEventsSnapshot },
+  { file: EVENTS_SNAPSHOT, label: "event payloads", build: buildEventsSnapshot },
 ];
 
 /** A snapshot as written to disk: stable, pretty JSON with a trailing newline. */
