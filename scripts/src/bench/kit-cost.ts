@@ -31,11 +31,8 @@ export interface KitCostResult {
 export const KIT_PROCESSES = ["users", "products"] as const;
 
 /** The users and products services, a product to read, and tokens (admin and user). */
-export async function startKitSystem(
-  name: string,
-  envByProcess?: Record<string, Record<string, string>>,
-) {
-  const system = await startStandaloneSystem({ name, processes: KIT_PROCESSES, envByProcess });
+export async function startKitSystem(name: string) {
+  const system = await startStandaloneSystem({ name, processes: KIT_PROCESSES });
   try {
     const users = system.urls.byService.users as string;
     const products = system.urls.byService.products as string;
@@ -79,13 +76,14 @@ export function kitTargets(
 }
 
 /** The reference service started on `system`'s databases, verifying tokens with its users service. */
-export function startReferenceOn(system: StandaloneSystem) {
+export function startReferenceOn(system: StandaloneSystem, nodeFlags?: readonly string[]) {
   const { products, users } = system.databaseUrls;
   if (!products || !users) throw new Error("the system has no products or users database");
   return startReference({
     productsDatabaseUrl: products,
     usersDatabaseUrl: users,
     jwksUrl: `${system.urls.byService.users}/.well-known/jwks.json`,
+    ...(nodeFlags ? { nodeFlags } : {}),
   });
 }
 

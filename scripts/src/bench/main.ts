@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import { dataRoot, repoRoot } from "../paths.js";
 import { benchGatewayCost } from "./gateway-cost.js";
 import { benchKitCost } from "./kit-cost.js";
+import { profileKit } from "./kit-profile.js";
 import { describeMachine } from "./machine.js";
 import { benchMl } from "./ml.js";
 import { profileGateway } from "./profile.js";
@@ -25,7 +26,7 @@ import { type BenchResults, renderReport, spliceReport } from "./report.js";
 import type { RunSettings } from "./runner.js";
 import { benchStartup } from "./startup.js";
 
-const SECTIONS = ["a", "b", "c", "d", "e", "f", "kit", "profile"] as const;
+const SECTIONS = ["a", "b", "c", "d", "e", "f", "kit", "kit-profile", "profile"] as const;
 
 function say(line: string): void {
   process.stdout.write(`bench | ${line}\n`);
@@ -76,6 +77,7 @@ if (wants("a", "c", "f")) results.gatewayCost = await benchGatewayCost(settings)
 if (wants("b", "c", "d", "f")) results.realSystem = await benchRealSystem(settings, [benchMl]);
 if (wants("e")) results.startup = await benchStartup(say);
 if (wants("kit")) results.kitCost = await benchKitCost(settings);
+if (wants("kit-profile")) results.kitProfile = await profileKit(settings);
 if (wants("profile")) results.profile = await profileGateway(settings);
 results.seconds = (performance.now() - begin) / 1000;
 

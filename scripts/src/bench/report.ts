@@ -5,6 +5,7 @@
  */
 import type { GatewayCostResult } from "./gateway-cost.js";
 import type { KitCostResult } from "./kit-cost.js";
+import type { KitProfileResult } from "./kit-profile.js";
 import type { LoadResult } from "./load.js";
 import type { MachineInfo } from "./machine.js";
 import type { ProfileSummary } from "./profile.js";
@@ -24,6 +25,7 @@ export interface BenchResults {
   realSystem?: RealSystemResult;
   startup?: StartupResult;
   kitCost?: KitCostResult;
+  kitProfile?: KitProfileResult;
   profile?: ProfileSummary & { requestsPerSecond: number };
   /** Seconds the whole run took. */
   seconds: number;
@@ -107,6 +109,36 @@ function kitSection(k: KitCostResult): string[] {
         .join("; ");
       return `| ${operation} | ${rps(kit)} | ${rps(reference)} | ${cpu(kit)} | ${cpu(reference)} | ${r === undefined ? "–" : `${r.toFixed(2)}×`} | ${flawed} |`;
     }),
+    "",
+  ];
+}
+
+/** The kit-profile section: CPU per request by category, the kit beside the reference. */
+function kitProfileSection(p: KitProfileResult): string[] {
+  type Run = KitProfileResult["kit"];
+  const share = (run: Run, name: string) =>
+    (run.profile.categories.find((c) => c.name === name)?.micros ?? 0) / run.profile.busyMicros;
+  const names = [
+    ...new Set([...p.kit.profile.categories, ...p.reference.profile.categories].map((c) => c.name)),
+  ].sort(
+    (x, y) =>
+      share(p.kit, y) * p.kit.cpuMicrosPerRequest - share(p.kit, x) * p.kit.cpuMicrosPerRequest,
+  );
+  const cell = (run: Run, name: string) => {
+    const part = share(run, name);
+    if (part === 0) return "– | –";
+    return `${(part * run.cpuMicrosPerRequest).toFixed(0)} | ${(part * 100).toFixed(1)} %`;
+  };
+  const count = (n: number) => Math.round(n).toLocaleString("en-US");
+  return [
+    `## Where the kit's CPU goes: \`${p.operation}\` profiled`,
+    "",
+    `\`node --cpu-prof\` on the products service and on the reference under the same load, ${count(p.kit.requests)} and ${count(p.reference.requests)} requests (${count(p.kit.requestsPerSecond)} and ${count(p.reference.requestsPerSecond)} req/s while profiled); only the samples of the measured run count (no start-up, no warm-up). Each sample is charged to the package or code of ours that asked for it (a native function or a Node.js internal counts for its caller), except socket writes, Node's own work with no such caller, and garbage collection. µs per request: the share of the main thread's samples times the process's CPU time per request during the run (from /proc). The profiles are kept in \`.data/bench/*-${p.operation}.cpuprofile\`.`,
+    "",
+    "| category | products µs/req | share | reference µs/req | share |",
+    "| --- | ---: | ---: | ---: | ---: |",
+    ...names.map((name) => `| ${name} | ${cell(p.kit, name)} | ${cell(p.reference, name)} |`),
+    `| **the process (CPU from /proc)** | **${p.kit.cpuMicrosPerRequest.toFixed(0)}** | 100 % | **${p.reference.cpuMicrosPerRequest.toFixed(0)}** | 100 % |`,
     "",
   ];
 }
@@ -197,6 +229,7 @@ export function renderReport(results: BenchResults): string {
   lines.push("");
 
   if (k) lines.push(...kitSection(k));
+  if (results.kitProfile) lines.push(...kitProfileSection(results.kitProfile));
   if (a) {
     const t = a.throughput;
     lines.push(

@@ -48,6 +48,8 @@ export interface ReferenceOptions {
   usersDatabaseUrl: string;
   /** The users service's JWK Set URL. */
   jwksUrl: string;
+  /** Extra Node.js flags, e.g. `--cpu-prof`. */
+  nodeFlags?: readonly string[];
 }
 
 /**
@@ -60,6 +62,7 @@ export async function startReference(options: ReferenceOptions): Promise<BenchCh
     name: "reference",
     entry: await transpileReference(),
     readyPath: "/healthz",
+    ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}),
     env: {
       NODE_ENV: "production",
       LOG_LEVEL: "warn",

@@ -1,0 +1,145 @@
+/**
+ * Where the kit's CPU goes (issue 14): `node --cpu-prof` profiles of `getProduct` under load on
+ * the products service and on the Fastify reference, each restricted to its measured run (no
+ * start-up, no warm-up) and charged by category (see profile-categories.ts), in µs per request.
+ *
+ * `--cpu-prof` cannot come through `NODE_OPTIONS`, so the profiled products service is a second
+ * instance started beside the system's, with that process's own environment (read from
+ * `/proc/<pid>/environ`) on another port: same code, same database, same configuration.
+ */
+import { copyFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { dataRoot } from "../paths.js";
+import { type BenchChild, Stack, startNodeChild } from "./children.js";
+import { cpuProfilesIn } from "./gateway-cost.js";
+import { kitTargets, startKitSystem, startReferenceOn } from "./kit-cost.js";
+import { runLoad } from "./load.js";
+import { groupCpuMilliseconds, pidListeningOn } from "./memory.js";
+import { type CategorisedProfile, categoriseProfile } from "./profile-categories.js";
+import type { RunSettings } from "./runner.js";
+
+/** One profiled server under the same load. */
+export interface ProfiledRun {
+  /** Requests answered (any status) in the profiled run. */
+  requests: number;
+  requestsPerSecond: number;
+  /** CPU time of the whole process per request during the run (from /proc), in µs. */
+  cpuMicrosPerRequest: number;
+  profile: CategorisedProfile;
+}
+
+/** What the kit-profile section measured. */
+export interface KitProfileResult {
+  /** The operation profiled, e.g. `getProduct`. */
+  operation: string;
+  kit: ProfiledRun;
+  reference: ProfiledRun;
+}
+
+/** The environment of process `pid` (`/proc/<pid>/environ`: NUL-separated `NAME=value`). */
+async function environmentOf(pid: number): Promise<Record<string, string>> {
+  const raw = await readFile(`/proc/${pid}/environ`, "utf8");
+  const env: Record<string, string> = {};
+  for (const entry of raw.split("\0")) {
+    const equals = entry.indexOf("=");
+    if (equals > 0) env[entry.slice(0, equals)] = entry.slice(equals + 1);
+  }
+  return env;
+}
+
+const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
+
+/**
+ * Warm-up, then a profiled run of `url` on `server` (started with `--cpu-prof-dir=dir`); stops
+ * the server so it writes its profile, and categorises the run's window of it.
+ * @throws Error when the server wrote no profile.
+ */
+async function profileRun(
+  settings: RunSettings,
+  server: BenchChild,
+  dir: string,
+  url: string,
+  keepAs: string,
+): Promise<ProfiledRun> {
+  const load = { connections: settings.connections };
+  if (settings.warmupSeconds > 0) {
+    await runLoad({ url }, { ...load, durationSeconds: settings.warmupSeconds });
+  }
+  const pgid = server.process.pid as number;
+  const cpuBefore = await groupCpuMilliseconds(pgid);
+  const from = monotonicMicros();
+  const result = await runLoad({ url }, { ...load, durationSeconds: settings.durationSeconds });
+  const to = monotonicMicros();
+  const cpuMicrosPerRequest =
+    (((await groupCpuMilliseconds(pgid)) - cpuBefore) * 1000) / result.total;
+  await server.stop();
+  // Thread 0 is the main thread (others, if any, are worker threads).
+  const files = (await cpuProfilesIn(dir)).sort();
+  const main = files.find((file) => /\.0\.\d+\.cpuprofile$/.test(file)) ?? files[0];
+  if (!main) throw new Error(`${server.name} wrote no .cpuprofile`);
+  await mkdir(join(dataRoot, "bench"), { recursive: true });
+  await copyFile(main, join(dataRoot, "bench", keepAs)); // for Chrome DevTools
+  const profile = await categoriseProfile(main, from, to);
+  settings.say(
+    `(kit-profile) ${server.name}: ${Math.round(result.requestsPerSecond)} req/s, ${Math.round(cpuMicrosPerRequest)} µs CPU/req profiled; ${profile.categories
+      .slice(0, 4)
+      .map((c) => `${c.name} ${((100 * c.micros) / profile.busyMicros).toFixed(0)} %`)
+      .join(", ")}`,
+  );
+  return {
+    requests: result.total,
+    requestsPerSecond: result.requestsPerSecond,
+    cpuMicrosPerRequest,
+    profile,
+  };
+}
+
+/** Profiles `getProduct` on the products service and on the reference. */
+export async function profileKit(settings: RunSettings): Promise<KitProfileResult> {
+  settings.say("kit-profile: starting users and products, a profiled products and the reference …");
+  const stack = new Stack();
+  const dir = await mkdtemp(join(tmpdir(), "portico-bench-kit-prof-"));
+  stack.add(dir, () => rm(dir, { recursive: true, force: true }));
+  try {
+    const kit = await startKitSystem("bench-kit-profile");
+    stack.add(kit, kit.system.stop);
+    const productsPid = await pidListeningOn(Number(new URL(kit.products).port));
+    if (productsPid === undefined) throw new Error(`no process listens on ${kit.products}`);
+    const productsDir = join(dir, "products");
+    const products = await startNodeChild({
+      name: "products (profiled)",
+      entry: "services/products/src/main.ts",
+      readyPath: "/readyz",
+      nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${productsDir}`],
+      env: await environmentOf(productsPid),
+    });
+    stack.add(products, products.stop);
+    const referenceDir = join(dir, "reference");
+    const reference = await startReferenceOn(kit.system, [
+      "--cpu-prof",
+      `--cpu-prof-dir=${referenceDir}`,
+    ]);
+    stack.add(reference, reference.stop);
+    const tokens = { admin: kit.admin.token, user: kit.user.token };
+    return {
+      operation: "getProduct",
+      kit: await profileRun(
+        settings,
+        products,
+        productsDir,
+        kitTargets(products.url, kit.productId, tokens).getProduct.url,
+        "products-getProduct.cpuprofile",
+      ),
+      reference: await profileRun(
+        settings,
+        reference,
+        referenceDir,
+        kitTargets(reference.url, kit.productId, tokens).getProduct.url,
+        "reference-getProduct.cpuprofile",
+      ),
+    };
+  } finally {
+    await stack.stopAll();
+  }
+}
