@@ -1,6 +1,7 @@
 /**
  * Builds an Express 5 app from a contract and a handler map: the contract is the router.
- * Pipeline: request id → pino-http → body parsers → health → express-openapi-validator
+ * Paths match exactly and queries parse flat (routing.ts).
+ * Pipeline: request id → pino-http → body parsers → health → HEAD as GET → express-openapi-validator
  * (security, request validation, response validation outside production) → no U+0000 in any
  * string (nul-characters.ts) → handler → Problem.
  */
@@ -29,7 +30,9 @@ import {
   type ProblemBody,
   unauthorized,
 } from "./problem.js";
+import { EXACT_ROUTER_OPTIONS, headAsGet, matchContractPathsExactly } from "./routing.js";
 import { inRequestContext, traceRequests } from "./telemetry.js";
+import { compileValidatorRoutesExactlyOnce } from "./validator-routes.js";
 
 /** A readiness check: resolves when the dependency answers, rejects otherwise. */
 export type ReadinessCheck = () => Promise<void>;
@@ -141,7 +144,7 @@ export function httpLogger(logger: Logger): RequestHandler {
  * else 503; the body names each check's state).
  */
 export function healthRoutes(readiness: Record<string, ReadinessCheck>): express.Router {
-  const router = express.Router();
+  const router = express.Router(EXACT_ROUTER_OPTIONS);
   router.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
@@ -165,7 +168,8 @@ export function healthRoutes(readiness: Record<string, ReadinessCheck>): express
 }
 
 /**
- * express-openapi-validator configured the Portico way: matches the route (404/405), runs the
+ * express-openapi-validator configured the Portico way: matches the route (404/405; exactly, and
+ * each route template compiled once, see validator-routes.ts), runs the
  * `bearerAuth` and `apiKeyAuth` security schemes (401/403/503 as one Problem saying what is
  * missing, see `securityProblem`; sets `req.principal`), validates the request (400), and
  * optionally the response. Expects the body already parsed into `req.body`.
@@ -176,6 +180,7 @@ export function contractValidator(options: {
   verifyApiKey?: ApiKeyVerifier | undefined;
   validateResponses: boolean;
 }): RequestHandler[] {
+  compileValidatorRoutesExactlyOnce();
   const validator = OpenApiValidator.middleware({
     apiSpec: structuredClone(options.contract) as never,
     // `coerceTypes` only governs the body (parameters are always coerced): JSON bodies must
@@ -225,7 +230,7 @@ export function createApp<Ops>(options: AppOptions<Ops>): express.Express {
   // No ETag of Express's own: it would answer 304 for operations whose contract declares none
   // (handlers that support conditional requests set their ETag themselves).
   app.set("etag", false);
-  app.set("query parser", "extended");
+  matchContractPathsExactly(app);
 
   app.use(requestId(), traceRequests(), httpLogger(options.logger), recordRequestMetrics());
   const limit = options.bodyLimit ?? "1mb";
@@ -233,6 +238,7 @@ export function createApp<Ops>(options: AppOptions<Ops>): express.Express {
   app.use(express.urlencoded({ limit, extended: false }));
   app.use(healthRoutes(options.readiness), metricsRoutes());
   app.use(
+    headAsGet(),
     contractValidator({
       contract: options.contract,
       verifyToken: options.verifyToken,

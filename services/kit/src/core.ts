@@ -17,5 +17,7 @@ export * from "./nats-background.js";
 export * from "./nul-characters.js";
 export * from "./pagination.js";
 export * from "./problem.js";
+export * from "./routing.js";
 export * from "./server.js";
 export * from "./telemetry.js";
+export * from "./validator-routes.js";

@@ -7,6 +7,7 @@
  */
 import express, { type RequestHandler } from "express";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { EXACT_ROUTER_OPTIONS } from "./routing.js";
 
 /** Latency buckets of HTTP requests, in seconds (5 ms … 10 s). */
 export const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -132,13 +133,14 @@ export function recordRequestMetrics(): RequestHandler {
       return;
     }
     const started = process.hrtime.bigint();
+    const method = req.method; // before HEAD continues as GET (routing.ts)
     res.once("close", () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       histogram.observe(
         {
           operation_id:
             (req as unknown as MatchedRequest).openapi?.schema?.operationId ?? "unmatched",
-          method: req.method,
+          method,
           status: String(res.headersSent ? res.statusCode : 0),
         },
         seconds,
@@ -153,7 +155,7 @@ export function recordRequestMetrics(): RequestHandler {
  * 0.0.4). Mounted before contract validation, like `/healthz`.
  */
 export function metricsRoutes(registry: Registry = serviceMetrics().registry): express.Router {
-  const router = express.Router();
+  const router = express.Router(EXACT_ROUTER_OPTIONS);
   router.get("/metrics", async (_req, res, next) => {
     try {
       const body = await registry.metrics();
