@@ -9,7 +9,7 @@ import { signIn } from "./accounts.js";
 import { Stack } from "./children.js";
 import { NEW_PRODUCT_BODY } from "./gateway-cost.js";
 import type { LoadResult, LoadTarget } from "./load.js";
-import { pidListeningOn } from "./memory.js";
+import { pidListeningOn, residentBytes } from "./memory.js";
 import { startReference } from "./reference/launch.js";
 import { measure, type RunSettings } from "./runner.js";
 import { type StandaloneSystem, startStandaloneSystem } from "./standalone-system.js";
@@ -25,6 +25,8 @@ export interface KitComparison {
 /** What the kit-cost section measured. */
 export interface KitCostResult {
   comparisons: KitComparison[];
+  /** Resident bytes (VmRSS) of each server 2 s after start, before any load, by name. */
+  idleResident: Record<string, number | undefined>;
 }
 
 /** The processes this section needs. */
@@ -34,8 +36,8 @@ export const KIT_PROCESSES = ["users", "products"] as const;
 export async function startKitSystem(name: string) {
   const system = await startStandaloneSystem({ name, processes: KIT_PROCESSES });
   try {
-    const users = system.urls.byService.users as string;
-    const products = system.urls.byService.products as string;
+    const users = system.urls.byProcess.users as string;
+    const products = system.urls.byProcess.products as string;
     const admin = await signIn(users, system.adminEmail, "bench-admin-password");
     const user = await signIn(users, "bench-user@example.com", "bench-user-password");
     const created = await fetch(`${products}/products`, {
@@ -82,7 +84,7 @@ export function startReferenceOn(system: StandaloneSystem, nodeFlags?: readonly 
   return startReference({
     productsDatabaseUrl: products,
     usersDatabaseUrl: users,
-    jwksUrl: `${system.urls.byService.users}/.well-known/jwks.json`,
+    jwksUrl: `${system.urls.byProcess.users}/.well-known/jwks.json`,
     ...(nodeFlags ? { nodeFlags } : {}),
   });
 }
@@ -111,6 +113,12 @@ export async function benchKitCost(settings: RunSettings): Promise<KitCostResult
     const productsPid = await pid(kit.products);
     const usersPid = await pid(kit.users);
     const referencePid = reference.process.pid as number;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const idleResident = {
+      users: await residentBytes(usersPid),
+      products: await residentBytes(productsPid),
+      reference: await residentBytes(referencePid),
+    };
 
     const compare = async (
       operation: string,
@@ -148,7 +156,7 @@ export async function benchKitCost(settings: RunSettings): Promise<KitCostResult
         productsPid,
       ),
     ];
-    return { comparisons };
+    return { comparisons, idleResident };
   } finally {
     await stack.stopAll();
   }

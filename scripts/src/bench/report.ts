@@ -110,6 +110,10 @@ function kitSection(k: KitCostResult): string[] {
       return `| ${operation} | ${rps(kit)} | ${rps(reference)} | ${cpu(kit)} | ${cpu(reference)} | ${r === undefined ? "–" : `${r.toFixed(2)}×`} | ${flawed} |`;
     }),
     "",
+    `Resident memory 2 s after start, before any load: ${Object.entries(k.idleResident)
+      .map(([name, bytes]) => `${name} ${mib(bytes)} MiB`)
+      .join(", ")}.`,
+    "",
   ];
 }
 
