@@ -4,8 +4,27 @@
  */
 import { z } from "zod";
 
+const milliseconds = (max: number) => z.coerce.number().int().min(1).max(max).optional();
+
+/**
+ * Timeouts of a process's HTTP server, in milliseconds (unset: the defaults of
+ * `httpServerTimeouts` in server.ts). Slow or idle clients cannot hold connections for long:
+ * - `HTTP_HEADERS_TIMEOUT_MS` (default 10 000): the request line and headers must arrive within it;
+ * - `HTTP_REQUEST_TIMEOUT_MS` (default 30 000): the whole request, body included, must arrive
+ *   within it; at least the headers timeout;
+ * - `HTTP_KEEP_ALIVE_TIMEOUT_MS` (default 65 000): an idle keep-alive connection is closed after
+ *   it (longer than the 60 s idle timeout of common load balancers and of the gateway's pools).
+ * A request that misses its deadline is answered 408 Problem and its connection closed.
+ */
+export const httpServerConfigShape = {
+  HTTP_HEADERS_TIMEOUT_MS: milliseconds(600_000),
+  HTTP_REQUEST_TIMEOUT_MS: milliseconds(3_600_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: milliseconds(600_000),
+};
+
 /** Variables every TypeScript service reads. */
 export const baseConfigShape = {
+  ...httpServerConfigShape,
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: z.coerce.number().int().min(0).max(65535),

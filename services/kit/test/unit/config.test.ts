@@ -88,3 +88,28 @@ describe("loadConfig", () => {
     expect(message).not.toMatch(/PORT/);
   });
 });
+
+describe("httpServerTimeouts", () => {
+  it("applies the defaults, reads the three variables, and refuses what Node would not run", async () => {
+    const { httpServerTimeouts, DEFAULT_HTTP_SERVER_TIMEOUTS } = await import(
+      "../../src/server.js"
+    );
+    expect(httpServerTimeouts({})).toEqual(DEFAULT_HTTP_SERVER_TIMEOUTS);
+    expect(
+      httpServerTimeouts({
+        HTTP_HEADERS_TIMEOUT_MS: "5000",
+        HTTP_REQUEST_TIMEOUT_MS: "20000",
+        HTTP_KEEP_ALIVE_TIMEOUT_MS: "7000",
+      }),
+    ).toEqual({ headersTimeoutMs: 5000, requestTimeoutMs: 20000, keepAliveTimeoutMs: 7000 });
+    expect(() => httpServerTimeouts({ HTTP_HEADERS_TIMEOUT_MS: "0" })).toThrow(
+      /HTTP_HEADERS_TIMEOUT_MS/,
+    );
+    expect(() => httpServerTimeouts({ HTTP_REQUEST_TIMEOUT_MS: "soon" })).toThrow(
+      /HTTP_REQUEST_TIMEOUT_MS/,
+    );
+    expect(() =>
+      httpServerTimeouts({ HTTP_HEADERS_TIMEOUT_MS: "40000", HTTP_REQUEST_TIMEOUT_MS: "30000" }),
+    ).toThrow(/must not exceed HTTP_REQUEST_TIMEOUT_MS/);
+  });
+});
