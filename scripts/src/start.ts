@@ -15,6 +15,12 @@
  *   NODE_ENV, LOG_LEVEL       passed to every process (defaults development, info)
  *   REPLICAS                  processes per TypeScript service (default 1); same as `--replicas N`
  *
+ * A process that exits on its own is restarted with back-off (0.5 s doubling to 10 s); after 5
+ * crashes within 60 s it is left stopped, and the rest keep running. In development (and unless
+ * `--no-watch`) changed files restart what they concern (see `infra/watch-mode.ts`): TypeScript
+ * sources the processes importing them, a contract (after `npm run generate`) its service and the
+ * gateway, a Python file its service. Production (`NODE_ENV=production`) never watches.
+ *
  * `npm start -- --replicas 2` runs two instances of users, products and notifications (`users-1`
  * on 8081 and `users-2` on 8181, products 8082/8182, notifications 8083/8183) behind the one
  * gateway, which balances across them; they share their service's database, its NATS queue group
@@ -22,51 +28,69 @@
  * Ctrl-C stops everything in reverse order and exits 0; a failed start-up exits 1.
  */
 import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
+import { createRequire } from "node:module";
+import { join, relative, sep } from "node:path";
 import { parseArgs } from "node:util";
 import pc from "picocolors";
 import { InfraError, isInfraError } from "./infra/errors.js";
 import { startNats } from "./infra/nats.js";
 import { isPortFree } from "./infra/ports.js";
 import { ensureDatabases, startPostgres } from "./infra/postgres.js";
-import { describeExit, prefixedSink } from "./infra/process.js";
+import { prefixedSink } from "./infra/process.js";
 import { onShutdownSignal } from "./infra/shutdown.js";
 import { startSmtpSink } from "./infra/smtp.js";
-import { dataRoot } from "./paths.js";
+import { Supervisor } from "./infra/supervisor.js";
+import { mirrorRoot, transpileWorkspaces } from "./infra/transpile.js";
+import { Restarter, startWatchMode, type WatchTarget } from "./infra/watch-mode.js";
+import { dataRoot, repoRoot } from "./paths.js";
 import {
   type NodeEnv,
+  type ProcessSpec,
   type RunningSystem,
   type StartupTimeline,
   SYSTEM_PROCESSES,
+  type SystemContext,
+  serviceOf,
   startSystem,
   withReplicas,
 } from "./system.js";
 
 const PORTS = { nats: 4222, postgres: 5433, smtp: 1025, mailApi: 8025 } as const;
 
+/** tsx's command line, to run the generation as a child process on the same Node. */
+const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
+
 /**
- * Instances per TypeScript service: `--replicas N`, else `REPLICAS`, else 1.
+ * The command line: instances per TypeScript service (`--replicas N`, else `REPLICAS`, else 1)
+ * and whether to watch (`--watch`, the default, or `--no-watch`).
  * @throws InfraError for an unknown option or a count that is not an integer from 1 to 9.
  */
-function replicasOf(argv: string[], env: NodeJS.ProcessEnv): number {
-  let values: { replicas?: string };
+function optionsOf(argv: string[], env: NodeJS.ProcessEnv): { replicas: number; watch: boolean } {
+  let values: { replicas?: string; watch?: boolean };
   try {
-    ({ values } = parseArgs({ args: argv, options: { replicas: { type: "string" } } }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: { replicas: { type: "string" }, watch: { type: "boolean", default: true } },
+      allowNegative: true,
+    }));
   } catch (error) {
-    throw new InfraError(`${(error as Error).message}. Usage: npm start -- [--replicas N]`);
+    throw new InfraError(
+      `${(error as Error).message}. Usage: npm start -- [--replicas N] [--no-watch]`,
+    );
   }
   const raw = values.replicas ?? env.REPLICAS ?? "1";
   const replicas = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || replicas < 1 || replicas > 9) {
     throw new InfraError(`--replicas (or REPLICAS) must be an integer from 1 to 9 (got "${raw}")`);
   }
-  return replicas;
+  return { replicas, watch: values.watch !== false };
 }
 
 let replicas = 1;
+let watchWanted = true;
 let processes = SYSTEM_PROCESSES;
 try {
-  replicas = replicasOf(process.argv.slice(2), process.env);
+  ({ replicas, watch: watchWanted } = optionsOf(process.argv.slice(2), process.env));
   processes = withReplicas(SYSTEM_PROCESSES, replicas);
 } catch (error) {
   process.stderr.write(`${pc.red("npm start failed:")} ${(error as Error).message}\n`);
@@ -138,11 +162,50 @@ function describeStartup(infrastructure: number, timeline: StartupTimeline): str
   ].join("; ");
 }
 
+/**
+ * What watch mode needs to know of a row, read from its command line: a TypeScript row runs
+ * `node <mirror>/<entry>.js`, another row whose executable lies in `<dir>/.venv/` (a Python
+ * service) is restarted on changes below `<dir>`. `undefined` when neither applies.
+ */
+function watchTargetOf(spec: ProcessSpec, context: SystemContext): WatchTarget | undefined {
+  const { command, args } = spec.command(context);
+  const mirror = `${mirrorRoot(repoRoot)}${sep}`;
+  const script = args.find((arg) => arg.startsWith(mirror));
+  const entry = script
+    ? relative(mirror, script).split(sep).join("/").replace(/\.js$/, ".ts")
+    : undefined;
+  const venv = `${sep}.venv${sep}`;
+  const dir =
+    !entry && command.includes(venv)
+      ? relative(repoRoot, command.slice(0, command.indexOf(venv)))
+      : undefined;
+  if (!entry && (!dir || dir.startsWith(".."))) return undefined;
+  return {
+    name: spec.name,
+    service: serviceOf(spec),
+    kind: spec.kind,
+    stage: spec.stage,
+    ...(entry ? { entry } : { dir: dir?.split(sep).join("/") }),
+  };
+}
+
+/** Restarts crashed processes (see the module comment); set up once the system is running. */
+let running: RunningSystem | undefined;
+const restarter = new Restarter({
+  stopProcess: (name, graceMs) => (running as RunningSystem).stopProcess(name, graceMs),
+  startProcess: (name) => (running as RunningSystem).startProcess(name),
+});
+const supervisor = new Supervisor({
+  restart: (name) => restarter.restart(name),
+  report: (line) => say(pc.yellow(line)),
+});
+
 /** Starts infrastructure and system, prints the URLs; resolves to the running system. */
 async function startAll(): Promise<RunningSystem> {
   const begin = performance.now();
   const env = process.env;
   const log = prefixedSink({ width: NAME_WIDTH });
+  const nodeEnv = (env.NODE_ENV as NodeEnv | undefined) ?? "development";
 
   let natsUrl = env.NATS_URL;
   if (!natsUrl) {
@@ -211,12 +274,22 @@ async function startAll(): Promise<RunningSystem> {
     databaseUrls,
     smtpUrl,
     mailApiUrl,
-    nodeEnv: (env.NODE_ENV as NodeEnv | undefined) ?? "development",
+    nodeEnv,
     logLevel: env.LOG_LEVEL ?? "info",
     log,
     signal: aborter.signal,
+    // Crashes during start-up fail the start-up instead.
+    onUnexpectedExit: (exit) => {
+      if (running) supervisor.crashed(exit.name, exit.info);
+    },
   });
   await started("services", system.stop);
+  running = system;
+  // First to stop: no restart may start a process once the system is being stopped.
+  await started("supervision", async () => {
+    supervisor.stop();
+    await restarter.close();
+  });
 
   const seconds = ((performance.now() - begin) / 1000).toFixed(1);
   const rows: [string, string | undefined][] = [
@@ -232,7 +305,35 @@ async function startAll(): Promise<RunningSystem> {
   say(pc.green(`Portico is up in ${seconds} s`));
   say(pc.dim(`  (${describeStartup(infrastructure, system.startup)})`));
   for (const [name, url] of rows) if (url) say(`  ${name.padEnd(width)}${pc.cyan(url)}`);
-  say("Press Ctrl-C to stop.");
+  let watching = "not watching for changes (--no-watch)";
+  if (nodeEnv !== "development") watching = `not watching for changes (NODE_ENV=${nodeEnv})`;
+  else if (watchWanted) {
+    const context = {} as SystemContext; // the rows' commands read nothing from it
+    const targets = processes.flatMap((spec) => watchTargetOf(spec, context) ?? []);
+    const watcher = await startWatchMode({
+      repoRoot,
+      targets,
+      restarter,
+      supervisor,
+      transpile: async () => {
+        await transpileWorkspaces({ repoRoot });
+      },
+      generate: {
+        command: process.execPath,
+        args: [TSX_CLI, "--conditions=portico-source", join("scripts", "src", "generate.ts")],
+      },
+      say: (line) => say(pc.magenta(line)),
+      log,
+    });
+    await started("watcher", async () => {
+      // Restarts still queued by the batch being handled are refused, so it ends quickly.
+      const closing = restarter.close();
+      await watcher.close();
+      await closing;
+    });
+    watching = "watching for changes (npm start -- --no-watch turns it off)";
+  }
+  say(`${watching}; crashed processes restart with back-off. Press Ctrl-C to stop.`);
   return system;
 }
 
@@ -248,22 +349,11 @@ onShutdownSignal(async (signal) => {
 });
 
 startup = startAll();
-startup.then(
-  async (system) => {
-    const exit = await system.unexpectedExit;
-    if (aborter.signal.aborted) return;
-    const how = describeExit(exit.info);
-    say(pc.red(`${exit.name} ${how} unexpectedly (its log is above); stopping everything.`));
-    aborter.abort();
-    await stopAll();
-    process.exit(1);
-  },
-  async (error: unknown) => {
-    if (aborter.signal.aborted) return; // a signal handler owns the shutdown
-    aborter.abort();
-    const detail = isInfraError(error) ? error.message : ((error as Error).stack ?? String(error));
-    process.stderr.write(`${pc.red("npm start failed:")} ${detail}\n`);
-    await stopAll();
-    process.exit(1);
-  },
-);
+startup.catch(async (error: unknown) => {
+  if (aborter.signal.aborted) return; // a signal handler owns the shutdown
+  aborter.abort();
+  const detail = isInfraError(error) ? error.message : ((error as Error).stack ?? String(error));
+  process.stderr.write(`${pc.red("npm start failed:")} ${detail}\n`);
+  await stopAll();
+  process.exit(1);
+});
