@@ -10,8 +10,16 @@ import {
   waitForProcessReady,
 } from "./infra/process.js";
 import { mirrorRoot, transpileWorkspaces } from "./infra/transpile.js";
-import { ensureMlEnv, ML_DIR, venvBin } from "./ml-env.js";
 import { repoRoot } from "./paths.js";
+import {
+  providerOf,
+  readServiceDeclarations,
+  type ServiceDeclaration,
+  type SystemVariable,
+  TOKEN_CLAIMS,
+  upstreamVariable,
+} from "./services/declarations.js";
+import { ensurePythonEnv, pythonBin } from "./services/python-env.js";
 
 /** `NODE_ENV` values the services accept. */
 export type NodeEnv = "development" | "test" | "production";
@@ -20,6 +28,8 @@ export type NodeEnv = "development" | "test" | "production";
 export interface SystemContext {
   /** The process table being started. */
   processes: readonly ProcessSpec[];
+  /** The declared services (who provides `JWKS_URL`, which services sit behind the gateway). */
+  services: readonly ServiceDeclaration[];
   host: string;
   /** Port of every process, by name. */
   ports: Record<string, number>;
@@ -136,140 +146,142 @@ function instancesOf(context: SystemContext, service: string): string[] {
   return context.processes.filter((spec) => serviceOf(spec) === service).map((spec) => spec.name);
 }
 
-/** The JWK Set URL of every users instance, in table order. */
-function jwksUrls(context: SystemContext): string[] {
-  return instancesOf(context, "users").map(
-    (name) => `${baseUrl(context, name)}/.well-known/jwks.json`,
+/** The URL of every instance of the service providing `variable` plus its path, in table order. */
+function providedUrls(context: SystemContext, variable: SystemVariable): string[] {
+  const provider = providerOf(context.services, variable);
+  if (!provider) return [];
+  return instancesOf(context, provider.service.name).map(
+    (name) => `${baseUrl(context, name)}${provider.path}`,
   );
 }
 
 /**
- * Environment shared by every TypeScript service with a database and NATS. `JWKS_URL` is the
- * first users instance's (the kit reads one URL; jose caches the keys it fetched).
+ * The value of each system variable a service needs, under `npm start`. `JWKS_URL` is the first
+ * instance's of its provider (the kit reads one URL; jose caches the keys it fetched).
  */
-function serviceEnv(
+function systemValue(
   context: SystemContext,
-  name: string,
-  database: string,
-): Record<string, string> {
-  const databaseUrl = context.databaseUrls[database];
-  if (!databaseUrl) throw new InfraError(`no database URL for "${database}" (needed by ${name})`);
-  return {
-    NODE_ENV: context.nodeEnv,
-    PORT: String(context.ports[name]),
-    HOST: context.host,
-    LOG_LEVEL: context.logLevel,
-    DATABASE_URL: databaseUrl,
-    NATS_URL: context.natsUrl,
-    JWKS_URL: jwksUrls(context)[0] ?? "",
-  };
+  service: ServiceDeclaration,
+  variable: SystemVariable,
+): string {
+  switch (variable) {
+    case "NATS_URL":
+      return context.natsUrl;
+    case "SMTP_URL":
+      return context.smtpUrl;
+    case "JWKS_URL":
+      return providedUrls(context, variable)[0] ?? "";
+    case "DATABASE_URL": {
+      const url = context.databaseUrls[service.name];
+      if (!url) throw new InfraError(`no database URL for "${service.name}"`);
+      return url;
+    }
+  }
 }
 
-/** A TypeScript service row (replicable): entry `services/<name>/src/main.ts`, database `<name>`. */
-function tsService(
-  name: string,
-  defaultPort: number,
-  stage: number,
-  extraEnv: (context: SystemContext) => Record<string, string> = () => ({}),
-): ProcessSpec {
+/** Variables of every process: NODE_ENV, HOST, PORT, LOG_LEVEL and the token claims checked. */
+function platformEnv(context: SystemContext, self: ProcessSpec): Record<string, string> {
   return {
-    name,
-    kind: "service",
-    replicable: true,
-    defaultPort,
-    stage,
-    database: name,
-    readyPath: "/readyz",
-    prepare: prepareJavaScript,
-    command: nodeEntry(`services/${name}/src/main.ts`),
-    env: (context, self) => ({ ...serviceEnv(context, self.name, name), ...extraEnv(context) }),
+    NODE_ENV: context.nodeEnv,
+    PORT: String(context.ports[self.name]),
+    HOST: context.host,
+    LOG_LEVEL: context.logLevel,
+    ...TOKEN_CLAIMS,
   };
 }
 
 /**
- * The system's processes. The services start together (stage 0): none needs another to start —
- * each fetches the users service's JWK Set when it first verifies a token, and asks other services
- * over NATS only while serving. The gateway starts once they are ready (stage 1): it is ready only
- * when every upstream passed a health check, and a check that fails at its start is repeated only
- * after `UPSTREAM_HEALTH_INTERVAL_MS` (2 s). Add rows here (the Python ML service) rather than code
- * paths; {@link withReplicas} copies the replicable rows. One gateway: it holds no state, but
- * nothing balances in front of it locally.
+ * The row of a declared service (see scripts/src/services/declarations.ts): a TypeScript service
+ * runs `services/<name>/src/main.ts` from the transpiled mirror, a Python one `python -m app` from
+ * its virtual environment (created on the first start).
  */
-export const SYSTEM_PROCESSES: readonly ProcessSpec[] = [
-  tsService("users", 8081, 0, () => ({
-    ADMIN_EMAILS: "admin@portico.local",
-    JWT_ISSUER: "portico",
-  })),
-  tsService("products", 8082, 0),
-  tsService("notifications", 8083, 0, (context) => ({
-    SMTP_URL: context.smtpUrl,
-    MAIL_FROM: "Portico <no-reply@portico.local>",
-  })),
-  {
-    // The Python ML service (FastAPI on uvicorn), from its virtual environment (created on the
-    // first start); no database. Every instance shares its durable JetStream consumer.
-    name: "ml",
+export function serviceProcess(service: ServiceDeclaration): ProcessSpec {
+  const dir = join(repoRoot, service.dir);
+  return {
+    name: service.name,
     kind: "service",
-    replicable: true,
-    defaultPort: 8084,
+    replicable: service.replicable,
+    defaultPort: service.port,
     stage: 0,
-    readyPath: "/readyz",
-    prepare: () => ensureMlEnv({ log: (line) => process.stdout.write(`ml: ${line}\n`) }),
-    command: () => ({ command: venvBin("python"), args: ["-m", "app"] }),
+    ...(service.database ? { database: service.name } : {}),
+    readyPath: service.readyPath,
+    prepare:
+      service.language === "typescript"
+        ? prepareJavaScript
+        : () =>
+            ensurePythonEnv(dir, {
+              log: (line) => process.stdout.write(`${service.name}: ${line}\n`),
+            }),
+    command:
+      service.language === "typescript"
+        ? nodeEntry(`${service.dir}/src/main.ts`)
+        : () => ({ command: pythonBin(dir, "python"), args: ["-m", "app"] }),
     env: (context, self) => ({
-      NODE_ENV: context.nodeEnv,
-      PORT: String(context.ports[self.name]),
-      HOST: context.host,
-      LOG_LEVEL: context.logLevel,
-      NATS_URL: context.natsUrl,
-      JWKS_URL: jwksUrls(context)[0] ?? "",
-      // `-m app` from any working directory; logs reach the orchestrator line by line.
-      PYTHONPATH: ML_DIR,
-      PYTHONUNBUFFERED: "1",
-    }),
-  },
-  {
-    name: "gateway",
-    kind: "gateway",
-    defaultPort: 8080,
-    stage: 1,
-    readyPath: "/readyz",
-    prepare: prepareJavaScript,
-    command: nodeEntry("gateway/src/main.ts"),
-    env: (context, self) => ({
-      NODE_ENV: context.nodeEnv,
-      PORT: String(context.ports[self.name]),
-      HOST: context.host,
-      LOG_LEVEL: context.logLevel,
-      // Every users instance: the gateway tries them in order.
-      JWKS_URL: jwksUrls(context).join(","),
-      // The live side: GET /events and the product cache's invalidation (and API-key checks).
-      NATS_URL: context.natsUrl,
-      // Test runs send far more requests a minute than any client would: limits out of the way
-      // (the gateway's own tests exercise them).
-      ...(context.nodeEnv === "test"
-        ? { RATE_LIMIT_MAX: "1000000000", RATE_LIMIT_ANONYMOUS_MAX: "1000000000" }
-        : {}),
+      ...platformEnv(context, self),
       ...Object.fromEntries(
-        [
-          ...new Set(
-            context.processes.filter((spec) => spec.kind === "service").map((s) => serviceOf(s)),
-          ),
-        ].map((service) => [
-          `${service.toUpperCase()}_URL`,
-          instancesOf(context, service)
-            .map((name) => baseUrl(context, name))
-            .join(","),
-        ]),
+        service.needs.map((variable) => [variable, systemValue(context, service, variable)]),
       ),
+      ...service.config,
+      // Python: `-m app` from any working directory; logs reach the orchestrator line by line.
+      ...(service.language === "python" ? { PYTHONPATH: dir, PYTHONUNBUFFERED: "1" } : {}),
     }),
-  },
-];
+  };
+}
+
+/** The gateway's row: every service behind it as `<SERVICE>_URL` (all its instances). */
+const GATEWAY_PROCESS: ProcessSpec = {
+  name: "gateway",
+  kind: "gateway",
+  defaultPort: 8080,
+  stage: 1,
+  readyPath: "/readyz",
+  prepare: prepareJavaScript,
+  command: nodeEntry("gateway/src/main.ts"),
+  env: (context, self) => ({
+    ...platformEnv(context, self),
+    // Every instance of the token issuer: the gateway tries them in order.
+    JWKS_URL: providedUrls(context, "JWKS_URL").join(","),
+    // The live side: GET /events, cache invalidation and API-key checks.
+    NATS_URL: context.natsUrl,
+    // Test runs send far more requests a minute than any client would: limits out of the way
+    // (the gateway's own tests exercise them).
+    ...(context.nodeEnv === "test"
+      ? { RATE_LIMIT_MAX: "1000000000", RATE_LIMIT_ANONYMOUS_MAX: "1000000000" }
+      : {}),
+    ...Object.fromEntries(
+      [
+        ...new Set(context.processes.filter((s) => s.kind === "service").map((s) => serviceOf(s))),
+      ].map((service) => [
+        upstreamVariable(service),
+        instancesOf(context, service)
+          .map((name) => baseUrl(context, name))
+          .join(","),
+      ]),
+    ),
+  }),
+};
+
+/**
+ * The process table of the declared services (`services/*`, see {@link readServiceDeclarations})
+ * and the gateway. The services start together (stage 0): none needs another to start — each
+ * fetches the issuer's JWK Set when it first verifies a token, and asks other services over NATS
+ * only while serving. The gateway starts once they are ready (stage 1): it is ready only when
+ * every upstream passed a health check. {@link withReplicas} copies the replicable rows. One
+ * gateway: it holds no state, but nothing balances in front of it locally.
+ */
+export function systemProcesses(
+  services: readonly ServiceDeclaration[] = readServiceDeclarations(),
+): ProcessSpec[] {
+  return [...services.map(serviceProcess), GATEWAY_PROCESS];
+}
+
+/** {@link systemProcesses} of this repository's services. */
+export const SYSTEM_PROCESSES: readonly ProcessSpec[] = systemProcesses();
 
 /** Options of {@link startSystem}. */
 export interface StartSystemOptions {
   natsUrl: string;
-  /** PostgreSQL URL per database name (`users`, `products`, `notifications`). */
+  /** PostgreSQL URL per database name (each service with a database has its own, by its name). */
   databaseUrls: Record<string, string>;
   /** e.g. `smtp://127.0.0.1:1025`. */
   smtpUrl: string;
@@ -304,6 +316,8 @@ export interface StartSystemOptions {
   readyTimeoutMs?: number;
   /** Process table. Default {@link SYSTEM_PROCESSES}. */
   processes?: readonly ProcessSpec[];
+  /** The declared services the table was built from. Default: this repository's. */
+  services?: readonly ServiceDeclaration[];
   /** Working directory of every process. Default: the repo root. */
   cwd?: string;
   /** Aborts start-up: what was started is stopped and the promise rejects with an AbortError. */
@@ -320,10 +334,8 @@ export interface SystemUrls {
   gateway: string;
   /** API reference page served by the gateway. */
   docs: string;
-  /** The users service (its first instance when replicated); likewise products, notifications. */
-  users: string;
-  products: string;
-  notifications: string;
+  /** Each service's base URL (its first instance when replicated), by service name. */
+  byService: Record<string, string>;
   mailApi: string | undefined;
   /** Base URL of every process by name (the above and any rows added later). */
   byProcess: Record<string, string>;
@@ -400,6 +412,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
   );
   const context: SystemContext = {
     processes,
+    services: options.services ?? readServiceDeclarations(),
     host,
     ports,
     natsUrl: options.natsUrl,
@@ -550,9 +563,9 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     urls: {
       gateway: url("gateway"),
       docs: `${url("gateway")}/docs`,
-      users: url("users"),
-      products: url("products"),
-      notifications: url("notifications"),
+      byService: Object.fromEntries(
+        [...new Set(processes.map(serviceOf))].map((service) => [service, url(service)]),
+      ),
       mailApi: options.mailApiUrl,
       byProcess,
     },

@@ -1,7 +1,8 @@
 /**
  * compose.yaml cannot be run here (no container engine), so it is checked statically: against
  * the Compose Specification JSON schema, and against the repository (build contexts,
- * Dockerfiles, published ports, health-gated start order, and each service's env config).
+ * Dockerfiles, published ports, health-gated start order, and each declared service's env config
+ * as the service itself reads it).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -12,10 +13,8 @@ import addFormats from "ajv-formats";
 import { parse } from "yaml";
 import { z } from "zod";
 import { gatewayConfigShape } from "../../gateway/src/config.js";
-import { notificationsConfigShape } from "../../services/notifications/src/config.js";
-import { productsConfigShape } from "../../services/products/src/config.js";
-import { loadUsersConfig, usersConfigShape } from "../../services/users/src/config.js";
-import { mlConfigProblems, mlConfigShape } from "./ml-config.js";
+import { upstreamVariable } from "../src/services/declarations.js";
+import { serviceConfigs } from "./service-configs.js";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -63,6 +62,7 @@ const compose = interpolate(
   services: Record<string, ComposeService>;
 };
 const built = Object.entries(compose.services).filter(([, s]) => s.build);
+const services = await serviceConfigs();
 
 describe("compose.yaml", () => {
   it("is valid against the Compose Specification JSON schema", () => {
@@ -88,7 +88,7 @@ describe("compose.yaml", () => {
 
   it("builds every service and the gateway from an existing Dockerfile", () => {
     expect(built.map(([name]) => name).sort()).toEqual(
-      ["gateway", "ml", "notifications", "products", "users"].sort(),
+      [...Object.keys(services), "gateway"].sort(),
     );
     for (const [, service] of built) {
       const build = service.build as { context: string; dockerfile: string };
@@ -120,18 +120,12 @@ describe("compose.yaml", () => {
 });
 
 describe("compose.yaml environment", () => {
-  const upstreams = {
-    USERS_URL: z.url(),
-    PRODUCTS_URL: z.url(),
-    NOTIFICATIONS_URL: z.url(),
-    ML_URL: z.url(),
-  };
   const shapes: Record<string, z.ZodRawShape> = {
-    users: usersConfigShape,
-    products: productsConfigShape,
-    notifications: notificationsConfigShape,
-    ml: mlConfigShape,
-    gateway: { ...gatewayConfigShape, ...upstreams },
+    ...Object.fromEntries(Object.entries(services).map(([name, config]) => [name, config.shape])),
+    gateway: {
+      ...gatewayConfigShape,
+      ...Object.fromEntries(Object.keys(services).map((name) => [upstreamVariable(name), z.url()])),
+    },
   };
 
   it.each(Object.keys(shapes))("sets only variables the %s config reads", (name) => {
@@ -147,18 +141,27 @@ describe("compose.yaml environment", () => {
     expect(result.error?.issues ?? []).toEqual([]);
   });
 
-  it("gives ml a configuration the Python service accepts, as an unprivileged image", () => {
-    expect(mlConfigProblems(compose.services.ml?.environment ?? {})).toBe("");
-    const dockerfile = readFileSync(join(root, "services/ml/Dockerfile"), "utf8");
-    expect(dockerfile).toMatch(/^FROM python:3\.11-slim\S* AS runtime$/m);
-    expect(dockerfile).toMatch(/^USER ml$/m);
+  it.each(Object.keys(services))("gives %s a configuration the service itself accepts", (name) => {
+    const env = compose.services[name]?.environment ?? {};
+    expect(env.NODE_ENV).toBe("production");
+    expect(services[name]?.problems(env)).toBe("");
   });
 
-  it("gives users the signing key production requires", () => {
-    const env = compose.services.users?.environment ?? {};
-    expect(env.NODE_ENV).toBe("production");
-    expect(() => loadUsersConfig(env, { exit: false })).not.toThrow();
-    const { JWT_PRIVATE_KEY: _key, ...withoutKey } = env;
-    expect(() => loadUsersConfig(withoutKey, { exit: false })).toThrow(/JWT_PRIVATE_KEY/);
+  it.each(
+    Object.values(services).flatMap(({ declaration }) =>
+      declaration.secrets.map((secret) => [declaration.name, secret] as const),
+    ),
+  )("refuses to start %s without its secret %s", (name, secret) => {
+    const { [secret]: _secret, ...without } = compose.services[name]?.environment ?? {};
+    expect(services[name]?.problems(without)).toMatch(secret);
+  });
+
+  it("runs each Python service as an unprivileged user", () => {
+    for (const { declaration } of Object.values(services)) {
+      if (declaration.language !== "python") continue;
+      const dockerfile = readFileSync(join(root, declaration.dir, "Dockerfile"), "utf8");
+      expect(dockerfile).toMatch(/^FROM python:3\.11-slim\S* AS runtime$/m);
+      expect(dockerfile).toMatch(/^USER \w+$/m);
+    }
   });
 });

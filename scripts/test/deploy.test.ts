@@ -11,7 +11,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "@jest/globals";
-import { loadContract } from "@portico/contracts";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { Ingress } from "kubernetes-models/networking.k8s.io/v1/Ingress";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
@@ -21,11 +20,8 @@ import { Service } from "kubernetes-models/v1/Service";
 import { parseAllDocuments } from "yaml";
 import { z } from "zod";
 import { gatewayConfigShape } from "../../gateway/src/config.js";
-import { contractServices, upstreamEnvVar } from "../../gateway/src/routes.js";
-import { notificationsConfigShape } from "../../services/notifications/src/config.js";
-import { productsConfigShape } from "../../services/products/src/config.js";
-import { loadUsersConfig, usersConfigShape } from "../../services/users/src/config.js";
-import { mlConfigProblems, mlConfigShape } from "./ml-config.js";
+import { providerOf, upstreamVariable } from "../src/services/declarations.js";
+import { serviceConfigs } from "./service-configs.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const k8sDir = join(root, "deploy", "k8s");
@@ -103,26 +99,37 @@ const named = (kind: string, name: string) =>
   objects.find((o) => o.kind === kind && o.metadata.name === name);
 const config = named("ConfigMap", "portico-config") as K8sObject;
 
-/** What each Deployment runs: its config shape, port and readiness path. */
-const SERVICES: Record<string, { shape: z.ZodRawShape; port: number; readyPath: string }> = {
-  users: { shape: usersConfigShape, port: 8081, readyPath: "/readyz" },
-  products: { shape: productsConfigShape, port: 8082, readyPath: "/readyz" },
-  notifications: { shape: notificationsConfigShape, port: 8083, readyPath: "/readyz" },
-  ml: { shape: mlConfigShape, port: 8084, readyPath: "/readyz" },
+const configs = await serviceConfigs();
+const declarations = Object.values(configs).map((c) => c.declaration);
+
+/** What each Deployment runs: its config shape, port, readiness path and folder. */
+const SERVICES: Record<
+  string,
+  { shape: z.ZodRawShape; port: number; readyPath: string; dir: string }
+> = {
+  ...Object.fromEntries(
+    Object.entries(configs).map(([name, { shape, declaration }]) => [
+      name,
+      { shape, port: declaration.port, readyPath: declaration.readyPath, dir: declaration.dir },
+    ]),
+  ),
   gateway: {
     shape: {
       ...gatewayConfigShape,
-      ...Object.fromEntries(
-        contractServices(loadContract("public")).map((s) => [upstreamEnvVar(s), z.string()]),
-      ),
+      ...Object.fromEntries(declarations.map((d) => [upstreamVariable(d.name), z.string()])),
     },
     port: 8080,
     // An upstream outage must not take the edge out of its Service (see gateway.yaml).
     readyPath: "/healthz",
+    dir: "gateway",
   },
 };
 /** Variables that come from Secrets, never from the ConfigMap. */
-const SECRET_VARIABLES = new Set(["DATABASE_URL", "JWT_PRIVATE_KEY", "SMTP_URL"]);
+const SECRET_VARIABLES = new Set([
+  "DATABASE_URL",
+  "SMTP_URL",
+  ...declarations.flatMap((d) => d.secrets),
+]);
 /** Stand-ins for the Secrets' values, to parse each Deployment's environment. */
 const SECRET_SAMPLES: Record<string, string> = {
   DATABASE_URL: "postgres://portico:secret@db.example.com:5432/portico",
@@ -185,8 +192,8 @@ describe("deploy/k8s manifests", () => {
   );
 
   it("has a validator that rejects a malformed Deployment", () => {
-    const { spec } = deploymentOf("products");
-    const broken = { ...named("Deployment", "products"), spec: { ...spec, replicas: "two" } };
+    const { spec } = deploymentOf("gateway");
+    const broken = { ...named("Deployment", "gateway"), spec: { ...spec, replicas: "two" } };
 
     expect(() => new Deployment(broken as never).validate()).toThrow(/replicas must be integer/);
   });
@@ -201,7 +208,11 @@ describe.each(Object.entries(SERVICES))("the %s Deployment", (name, service) => 
   const { spec, pod, container } = deploymentOf(name);
   const port = container.ports?.find((p) => p.name === "http");
 
-  it("runs 2 replicas behind a Service and a disruption budget selecting its pods", () => {
+  it("runs 2 replicas (when replicable) behind a Service and a disruption budget", () => {
+    if (name in configs && !configs[name]?.declaration.replicable) {
+      expect(spec.replicas).toBe(1);
+      return;
+    }
     expect(spec.replicas).toBe(2);
     expect(spec.template.metadata.labels).toMatchObject(spec.selector.matchLabels);
     const svc = named("Service", name)?.spec as {
@@ -239,15 +250,14 @@ describe.each(Object.entries(SERVICES))("the %s Deployment", (name, service) => 
   });
 
   it("runs the image its Dockerfile builds, at the package's version, on the port it exposes", () => {
-    const folder = name === "gateway" ? "gateway" : `services/${name}`;
+    const folder = service.dir;
     const dockerfile = readFileSync(join(root, folder, "Dockerfile"), "utf8");
-    // The Python service's version is in its pyproject.toml, the others' in package.json.
-    const version =
-      name === "ml"
-        ? /^version = "([^"]+)"$/m.exec(
-            readFileSync(join(root, folder, "pyproject.toml"), "utf8"),
-          )?.[1]
-        : JSON.parse(readFileSync(join(root, folder, "package.json"), "utf8")).version;
+    // A Python service's version is in its pyproject.toml, the others' in package.json.
+    const version = !existsSync(join(root, folder, "package.json"))
+      ? /^version = "([^"]+)"$/m.exec(
+          readFileSync(join(root, folder, "pyproject.toml"), "utf8"),
+        )?.[1]
+      : JSON.parse(readFileSync(join(root, folder, "package.json"), "utf8")).version;
 
     expect(dockerfile).toContain(`-t portico/${name} `);
     expect(container.image).toBe(`portico/${name}:${version}`);
@@ -298,14 +308,10 @@ describe("configuration across the manifests", () => {
     expect(Object.keys(data).filter((key) => SECRET_VARIABLES.has(key))).toEqual([]);
   });
 
-  it("gives ml a configuration the Python service accepts", () => {
-    expect(mlConfigProblems(resolvedEnv(deploymentOf("ml").container))).toBe("");
-  });
-
-  it("gives users the signing key production requires", () => {
-    const env = resolvedEnv(deploymentOf("users").container);
+  it.each(Object.keys(configs))("gives %s a configuration the service itself accepts", (name) => {
+    const env = resolvedEnv(deploymentOf(name).container);
     expect(env.NODE_ENV).toBe("production");
-    expect(() => loadUsersConfig(env, { exit: false })).not.toThrow();
+    expect(configs[name]?.problems(env)).toBe("");
   });
 
   it("keeps as many stream replicas as NATS nodes it lists, at most", () => {
@@ -316,8 +322,8 @@ describe("configuration across the manifests", () => {
   });
 
   it("points the gateway's upstreams and the JWK Set at the services' Services and ports", () => {
-    for (const service of contractServices(loadContract("public"))) {
-      const url = new URL(data[upstreamEnvVar(service)] ?? "");
+    for (const service of Object.keys(configs)) {
+      const url = new URL(data[upstreamVariable(service)] ?? "");
       const svc = named("Service", service)?.spec as { ports: { port: number }[] } | undefined;
       expect([service, url.hostname.split(".")[0], Number(url.port)]).toEqual([
         service,
@@ -325,9 +331,10 @@ describe("configuration across the manifests", () => {
         svc?.ports[0]?.port,
       ]);
     }
+    const issuer = providerOf(declarations, "JWKS_URL");
     const jwks = new URL(data.JWKS_URL ?? "");
-    expect(jwks.hostname.split(".")[0]).toBe("users");
-    expect(jwks.pathname).toBe("/.well-known/jwks.json");
+    expect(jwks.hostname.split(".")[0]).toBe(issuer?.service.name);
+    expect(jwks.pathname).toBe(issuer?.path);
   });
 
   it("routes the Ingress to the gateway Service only", () => {
@@ -344,7 +351,7 @@ describe("configuration across the manifests", () => {
   });
 
   it("documents how to create every Secret the Deployments reference", () => {
-    const docs = readFileSync(join(root, "docs", "deployment.md"), "utf8");
+    const docs = readFileSync(join(k8sDir, "SECRETS.md"), "utf8");
     const refs = objects
       .filter((o) => o.kind === "Deployment")
       .flatMap((o) => deploymentOf(o.metadata.name).container.env ?? [])

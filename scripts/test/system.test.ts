@@ -1,28 +1,52 @@
 /**
- * The process table and its replicas: names, ports and the environment each row derives from the
- * table (the gateway's instance lists, the services' JWK Set URL). No process is started here;
- * fault scenario g starts the replicated system for real.
+ * The process table derived from the service declarations, and its replicas: names, ports and the
+ * environment each row derives from the declarations (the gateway's instance lists, the issuer's
+ * JWK Set URL, what each service `needs`). Runs on two made-up declarations, so no service of the
+ * repository is pinned here; no process is started (fault scenario g starts the replicated system
+ * for real).
  */
 import { describe, expect, it } from "@jest/globals";
+import { parseDeclaration, type ServiceDeclaration } from "../src/services/declarations.js";
 import {
   type ProcessSpec,
   SYSTEM_PROCESSES,
   type SystemContext,
   serviceOf,
+  systemProcesses,
   withReplicas,
 } from "../src/system.js";
+
+const declare = (raw: Record<string, unknown>): ServiceDeclaration =>
+  parseDeclaration("test", raw, `services/${raw.name}`);
+const SERVICES = [
+  declare({
+    name: "issuer",
+    description: "Signs tokens.",
+    language: "typescript",
+    port: 9001,
+    database: true,
+    needs: ["NATS_URL", "DATABASE_URL"],
+    provides: { JWKS_URL: "/jwks" },
+    config: { GREETING: "hello" },
+  }),
+  declare({
+    name: "scorer",
+    description: "Scores.",
+    language: "python",
+    port: 9002,
+    needs: ["NATS_URL", "JWKS_URL", "SMTP_URL"],
+  }),
+];
+const TABLE = systemProcesses(SERVICES);
 
 function contextOf(processes: readonly ProcessSpec[]): SystemContext {
   return {
     processes,
+    services: SERVICES,
     host: "127.0.0.1",
     ports: Object.fromEntries(processes.map((spec) => [spec.name, spec.defaultPort])),
     natsUrl: "nats://127.0.0.1:4222",
-    databaseUrls: {
-      users: "postgres://u@127.0.0.1:5433/users",
-      products: "postgres://u@127.0.0.1:5433/products",
-      notifications: "postgres://u@127.0.0.1:5433/notifications",
-    },
+    databaseUrls: { issuer: "postgres://u@127.0.0.1:5433/issuer" },
     smtpUrl: "smtp://127.0.0.1:1025",
     nodeEnv: "test",
     logLevel: "info",
@@ -35,87 +59,99 @@ function envOf(processes: readonly ProcessSpec[], name: string): Record<string, 
   return spec.env(contextOf(processes), spec);
 }
 
-describe("withReplicas", () => {
+describe("the process table", () => {
+  it("has one row per declared service of this repository, then the gateway", () => {
+    expect(SYSTEM_PROCESSES.at(-1)?.name).toBe("gateway");
+    expect(SYSTEM_PROCESSES.filter((spec) => spec.kind === "service").length).toBeGreaterThan(0);
+  });
+
   it("keeps the table as it is for one replica", () => {
-    expect(withReplicas(SYSTEM_PROCESSES, 1)).toEqual([...SYSTEM_PROCESSES]);
+    expect(withReplicas(TABLE, 1)).toEqual([...TABLE]);
   });
 
   it("copies every service, named and ported per replica, and keeps one gateway", () => {
-    const table = withReplicas(SYSTEM_PROCESSES, 2);
+    const table = withReplicas(TABLE, 2);
 
     expect(table.map((spec) => [spec.name, serviceOf(spec), spec.defaultPort, spec.stage])).toEqual(
       [
-        ["users-1", "users", 8081, 0],
-        ["users-2", "users", 8181, 0],
-        ["products-1", "products", 8082, 0],
-        ["products-2", "products", 8182, 0],
-        ["notifications-1", "notifications", 8083, 0],
-        ["notifications-2", "notifications", 8183, 0],
-        ["ml-1", "ml", 8084, 0],
-        ["ml-2", "ml", 8184, 0],
+        ["issuer-1", "issuer", 9001, 0],
+        ["issuer-2", "issuer", 9101, 0],
+        ["scorer-1", "scorer", 9002, 0],
+        ["scorer-2", "scorer", 9102, 0],
         ["gateway", "gateway", 8080, 1],
       ],
     );
-    expect(new Set(table.map((spec) => spec.defaultPort)).size).toBe(table.length);
     // Replicas of a service share its database.
-    expect(table.filter((s) => serviceOf(s) === "products").map((s) => s.database)).toEqual([
-      "products",
-      "products",
+    expect(table.filter((s) => serviceOf(s) === "issuer").map((s) => s.database)).toEqual([
+      "issuer",
+      "issuer",
     ]);
   });
 
   it.each([0, 10, 1.5])("refuses %s replicas", (replicas) => {
-    expect(() => withReplicas(SYSTEM_PROCESSES, replicas)).toThrow(/integer from 1 to 9/);
+    expect(() => withReplicas(TABLE, replicas)).toThrow(/integer from 1 to 9/);
   });
 });
 
-describe("the environment derived from the table", () => {
-  it("gives the gateway every instance of each service and every users JWK Set", () => {
-    const env = envOf(withReplicas(SYSTEM_PROCESSES, 2), "gateway");
+describe("the environment derived from the declarations", () => {
+  it("gives the gateway every instance of each service and every issuer's JWK Set", () => {
+    const env = envOf(withReplicas(TABLE, 2), "gateway");
 
     expect(env).toMatchObject({
       PORT: "8080",
-      USERS_URL: "http://127.0.0.1:8081,http://127.0.0.1:8181",
-      PRODUCTS_URL: "http://127.0.0.1:8082,http://127.0.0.1:8182",
-      NOTIFICATIONS_URL: "http://127.0.0.1:8083,http://127.0.0.1:8183",
-      ML_URL: "http://127.0.0.1:8084,http://127.0.0.1:8184",
-      JWKS_URL:
-        "http://127.0.0.1:8081/.well-known/jwks.json,http://127.0.0.1:8181/.well-known/jwks.json",
+      ISSUER_URL: "http://127.0.0.1:9001,http://127.0.0.1:9101",
+      SCORER_URL: "http://127.0.0.1:9002,http://127.0.0.1:9102",
+      JWKS_URL: "http://127.0.0.1:9001/jwks,http://127.0.0.1:9101/jwks",
     });
   });
 
-  it("gives a replica its own port, its service's database and the first users JWK Set", () => {
-    const env = envOf(withReplicas(SYSTEM_PROCESSES, 2), "products-2");
+  it("gives a replica its own port, its database, its settings and only what it needs", () => {
+    const env = envOf(withReplicas(TABLE, 2), "issuer-2");
 
     expect(env).toMatchObject({
-      PORT: "8182",
-      DATABASE_URL: "postgres://u@127.0.0.1:5433/products",
-      JWKS_URL: "http://127.0.0.1:8081/.well-known/jwks.json",
+      PORT: "9101",
+      DATABASE_URL: "postgres://u@127.0.0.1:5433/issuer",
+      NATS_URL: "nats://127.0.0.1:4222",
+      GREETING: "hello",
     });
+    expect(env.JWKS_URL).toBeUndefined();
+    expect(env.SMTP_URL).toBeUndefined();
   });
 
-  it("gives the gateway one URL per service without replicas", () => {
-    const env = envOf(SYSTEM_PROCESSES, "gateway");
+  it("runs a Python service from its virtual environment, without a database", () => {
+    const scorer = TABLE.find((spec) => spec.name === "scorer") as ProcessSpec;
+    const { command, args } = scorer.command(contextOf(TABLE));
 
-    expect(env.PRODUCTS_URL).toBe("http://127.0.0.1:8082");
-    expect(env.JWKS_URL).toBe("http://127.0.0.1:8081/.well-known/jwks.json");
+    expect(command).toMatch(/services\/scorer\/\.venv\/bin\/python$/);
+    expect(args).toEqual(["-m", "app"]);
+    expect(scorer.database).toBeUndefined();
+    expect(envOf(TABLE, "scorer")).toMatchObject({
+      PORT: "9002",
+      NATS_URL: "nats://127.0.0.1:4222",
+      SMTP_URL: "smtp://127.0.0.1:1025",
+      JWKS_URL: "http://127.0.0.1:9001/jwks",
+      PYTHONPATH: expect.stringMatching(/services\/scorer$/),
+    });
+    expect(envOf(TABLE, "scorer").DATABASE_URL).toBeUndefined();
   });
 });
 
-describe("the ML service's row", () => {
-  it("runs the Python service from its virtual environment, without a database", () => {
-    const ml = SYSTEM_PROCESSES.find((spec) => spec.name === "ml") as ProcessSpec;
-    const { command, args } = ml.command(contextOf(SYSTEM_PROCESSES));
+describe("a declaration", () => {
+  it("is refused with every invalid field named", () => {
+    expect(() => declare({ name: "Bad_Name", language: "cobol", port: 80 })).toThrow(
+      /name: .*language: .*port: /s,
+    );
+  });
 
-    expect(command).toMatch(/services\/ml\/\.venv\/bin\/python$/);
-    expect(args).toEqual(["-m", "app"]);
-    expect(ml.database).toBeUndefined();
-    expect(envOf(SYSTEM_PROCESSES, "ml")).toMatchObject({
-      PORT: "8084",
-      NATS_URL: "nats://127.0.0.1:4222",
-      JWKS_URL: "http://127.0.0.1:8081/.well-known/jwks.json",
-      PYTHONPATH: expect.stringMatching(/services\/ml$/),
-    });
-    expect(envOf(SYSTEM_PROCESSES, "gateway").ML_URL).toBe("http://127.0.0.1:8084");
+  it("is refused when it needs DATABASE_URL without owning a database", () => {
+    expect(() =>
+      declare({
+        name: "x",
+        description: "x",
+        language: "python",
+        port: 9003,
+        needs: ["DATABASE_URL"],
+      }),
+    ).toThrow(/database/);
   });
 });

@@ -92,7 +92,7 @@ export async function benchMl(context: SystemBenchContext): Promise<ExtraRow[]> 
   });
 
   try {
-    const twoWorkers = await startMl(`${system.urls.users}/.well-known/jwks.json`, 2);
+    const twoWorkers = await startMl(`${system.urls.byService.users}/.well-known/jwks.json`, 2);
     try {
       const result = await measure(
         settings,

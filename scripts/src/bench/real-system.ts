@@ -72,7 +72,7 @@ export async function benchRealSystem(
       if (pid !== undefined) pids[name] = pid;
     }
     const gateway = system.urls.gateway;
-    const products = system.urls.products;
+    const products = system.urls.byService.products;
     const admin = await signIn(gateway, system.adminEmail, "bench-admin-password");
     const user = await signIn(gateway, "bench-user@example.com", "bench-user-password");
     const created = await fetch(`${gateway}/products`, {

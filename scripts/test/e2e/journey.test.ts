@@ -259,15 +259,15 @@ describe("bad input through the gateway", () => {
 
 describe("defence in depth", () => {
   it("has each service refuse an unauthenticated call made around the gateway", async () => {
-    const products = await fetch(`${system.urls.products}/products`, {
+    const products = await fetch(`${system.urls.byService.products}/products`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ name: "Sneaky", price: { amount: 1, currency: "EUR" } }),
     });
     expect(products.status).toBe(401);
-    const notifications = await fetch(`${system.urls.notifications}/notifications`);
+    const notifications = await fetch(`${system.urls.byService.notifications}/notifications`);
     expect(notifications.status).toBe(401);
-    const users = await fetch(`${system.urls.users}/users/me`);
+    const users = await fetch(`${system.urls.byService.users}/users/me`);
     expect(users.status).toBe(401);
   });
 });

@@ -18,7 +18,7 @@ function cronPattern(fallback: string) {
 }
 
 /** Every variable the service reads (see `.env.example`). */
-export const notificationsConfigShape = {
+export const configShape = {
   ...serviceConfigShape,
   /** SMTP relay, `smtp://host:port` (or `smtps://…`; credentials as `user:pass@`). */
   SMTP_URL: z.url({ protocol: /^smtps?$/ }),
@@ -61,7 +61,7 @@ export const notificationsConfigShape = {
 };
 
 /** The validated configuration. */
-export type NotificationsConfig = z.infer<z.ZodObject<typeof notificationsConfigShape>>;
+export type Config = z.infer<z.ZodObject<typeof configShape>>;
 
 /**
  * Reads and validates the configuration from `env`.
@@ -70,6 +70,6 @@ export type NotificationsConfig = z.infer<z.ZodObject<typeof notificationsConfig
 export function readConfig(
   env: NodeJS.ProcessEnv = process.env,
   options: { exit?: boolean } = {},
-): NotificationsConfig {
-  return loadConfig(notificationsConfigShape, env, options);
+): Config {
+  return loadConfig(configShape, env, options);
 }

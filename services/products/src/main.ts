@@ -12,21 +12,20 @@ import {
   createTokenVerifier,
   ensureStream,
   listen,
-  loadConfig,
   migrateToLatest,
   type OutboxRelay,
   startOutboxRelay,
   startTelemetry,
 } from "@portico/kit";
 import { createProductsApp } from "./app.js";
-import { productsConfigShape } from "./config.js";
+import { readConfig } from "./config.js";
 import { createProductEvents, PRODUCTS_STREAM } from "./events.js";
 import { serveProductQueries } from "./queries.js";
 import { consumeReviewScores } from "./review-events.js";
 import { migrations } from "./store/migrations/index.js";
 import type { Database } from "./store/schema.js";
 
-const config = loadConfig(productsConfigShape);
+const config = readConfig();
 // Spans are exported only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
 const telemetry = await startTelemetry({ serviceName: "products" });
 const logger = createLogger("products", config.LOG_LEVEL);

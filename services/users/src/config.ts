@@ -22,7 +22,7 @@ const privateKeyPem = (missingMessage?: string) =>
   );
 
 /** Variables of the users service (development and test: the signing key is optional). */
-export const usersConfigShape = {
+export const configShape = {
   ...sharedShape,
   /** Comma-separated emails that register as `admin`, compared case-insensitively. */
   ADMIN_EMAILS: z.string().default("").transform(parseEmailList),
@@ -38,24 +38,24 @@ export const usersConfigShape = {
 };
 
 /** The validated configuration of the users service. */
-export type UsersConfig = z.infer<z.ZodObject<typeof usersConfigShape>>;
+export type Config = z.infer<z.ZodObject<typeof configShape>>;
 
 /**
  * Reads the configuration from `env`. In production `JWT_PRIVATE_KEY` is required: a key kept in
  * the database is a development convenience, not a secret store.
  * @throws Error listing every invalid variable, when `exit` is false (otherwise exits with 1).
  */
-export function loadUsersConfig(
+export function readConfig(
   env: NodeJS.ProcessEnv = process.env,
   options: { exit?: boolean } = {},
-): UsersConfig {
+): Config {
   const shape =
     env.NODE_ENV === "production"
       ? {
-          ...usersConfigShape,
+          ...configShape,
           JWT_PRIVATE_KEY: privateKeyPem(`required when NODE_ENV=production (${KEY_MESSAGE})`),
         }
-      : usersConfigShape;
+      : configShape;
   // The production shape only narrows JWT_PRIVATE_KEY from optional to required.
-  return loadConfig(shape as typeof usersConfigShape, env, options);
+  return loadConfig(shape as typeof configShape, env, options);
 }

@@ -1,9 +1,9 @@
 /** Entry point of the users service: config → service (db, migrations, NATS, app) → listen. */
 import { createLogger, listen, startTelemetry } from "@portico/kit";
-import { loadUsersConfig } from "./config.js";
+import { readConfig } from "./config.js";
 import { startUsersService } from "./service.js";
 
-const config = loadUsersConfig();
+const config = readConfig();
 // Spans are exported only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
 const telemetry = await startTelemetry({ serviceName: "users" });
 const log = createLogger("users", config.LOG_LEVEL);

@@ -8,13 +8,13 @@
  * one in JWT_PREVIOUS_PRIVATE_KEY.
  */
 import { createDatabase, loadConfig, migrateToLatest } from "@portico/kit";
-import { usersConfigShape } from "./config.js";
+import { configShape } from "./config.js";
 import { generateSigningKey } from "./security/signing-key.js";
 import { migrations } from "./store/migrations/index.js";
 import type { UsersDatabase } from "./store/schema.js";
 import { addStoredSigningKey } from "./store/signing-keys.js";
 
-const { DATABASE_URL } = loadConfig({ DATABASE_URL: usersConfigShape.DATABASE_URL });
+const { DATABASE_URL } = loadConfig({ DATABASE_URL: configShape.DATABASE_URL });
 const db = createDatabase<UsersDatabase>(DATABASE_URL, 1);
 try {
   await migrateToLatest(db, migrations);

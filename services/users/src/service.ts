@@ -21,7 +21,7 @@ import {
   startOutboxRelay,
 } from "@portico/kit";
 import { createLocalJWKSet } from "jose";
-import type { UsersConfig } from "./config.js";
+import type { Config } from "./config.js";
 import { createUserEvents, USERS_STREAM } from "./events.js";
 import { createHandlers } from "./handlers/index.js";
 import { QUERY_SERVICE, userQueryHandlers } from "./queries.js";
@@ -59,7 +59,7 @@ export interface UsersService {
  * (created on first start), which every instance and restart shares.
  */
 export async function resolveSigningKey(
-  config: Pick<UsersConfig, "JWT_PRIVATE_KEY">,
+  config: Pick<Config, "JWT_PRIVATE_KEY">,
   db: Kysely<UsersDatabase>,
 ): Promise<SigningKey> {
   if (config.JWT_PRIVATE_KEY) return signingKeyFromPem(config.JWT_PRIVATE_KEY);
@@ -73,7 +73,7 @@ export async function resolveSigningKey(
  * (see `npm run rotate-signing-key`). Undefined when there is none or it is `current` itself.
  */
 export async function resolvePreviousSigningKey(
-  config: Pick<UsersConfig, "JWT_PRIVATE_KEY" | "JWT_PREVIOUS_PRIVATE_KEY">,
+  config: Pick<Config, "JWT_PRIVATE_KEY" | "JWT_PREVIOUS_PRIVATE_KEY">,
   db: Kysely<UsersDatabase>,
   current: SigningKey,
 ): Promise<SigningKey | undefined> {
@@ -94,7 +94,7 @@ export async function resolvePreviousSigningKey(
  * @throws the first error of any step (database, migration, signing key); whatever was opened
  *   before it is closed again.
  */
-export async function startUsersService(config: UsersConfig, log: Logger): Promise<UsersService> {
+export async function startUsersService(config: Config, log: Logger): Promise<UsersService> {
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async () => {
     for (const closer of closers.splice(0).reverse()) {

@@ -10,7 +10,7 @@ import { type EventEnvelope, type EventSubject, STREAMS } from "@portico/contrac
 import { createLogger, type NatsConnection } from "@portico/kit";
 import { createDatabase } from "@portico/scripts/testing/provision";
 import pg from "pg";
-import { loadUsersConfig, type UsersConfig } from "../../src/config.js";
+import { readConfig, type Config } from "../../src/config.js";
 import { startUsersService, type UsersService } from "../../src/service.js";
 
 /** A users service listening on 127.0.0.1. */
@@ -57,8 +57,8 @@ export async function dropTestDatabase(databaseUrl: string): Promise<void> {
 }
 
 /** The configuration of a test instance on `databaseUrl`, through the real config loader. */
-export function testConfig(databaseUrl: string, env: Record<string, string> = {}): UsersConfig {
-  return loadUsersConfig(
+export function testConfig(databaseUrl: string, env: Record<string, string> = {}): Config {
+  return readConfig(
     {
       NODE_ENV: "test",
       PORT: "0",
@@ -76,7 +76,7 @@ export function testConfig(databaseUrl: string, env: Record<string, string> = {}
  * side (stream, queries, outbox relay) is attached, as the tests on the shared NATS expect.
  */
 export async function startUsers(
-  config: UsersConfig,
+  config: Config,
   options: { waitForNats?: boolean } = {},
 ): Promise<RunningUsers> {
   const service = await startUsersService(config, createLogger("users", config.LOG_LEVEL));

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "@jest/globals";
-import { loadUsersConfig } from "../../src/config.js";
+import { readConfig } from "../../src/config.js";
 
 const base = {
   PORT: "8081",
@@ -13,9 +13,9 @@ function pkcs8Pem(namedCurve: string): string {
   return privateKey.export({ type: "pkcs8", format: "pem" }).toString();
 }
 
-describe("loadUsersConfig", () => {
+describe("readConfig", () => {
   it("applies the defaults and does not require JWKS_URL", () => {
-    const config = loadUsersConfig(base, { exit: false });
+    const config = readConfig(base, { exit: false });
     expect(config.NODE_ENV).toBe("development");
     expect(config.TOKEN_TTL_SECONDS).toBe(3600);
     expect(config.JWT_ISSUER).toBe("portico");
@@ -26,7 +26,7 @@ describe("loadUsersConfig", () => {
   });
 
   it("parses ADMIN_EMAILS case-insensitively", () => {
-    const config = loadUsersConfig(
+    const config = readConfig(
       { ...base, ADMIN_EMAILS: "Root@Example.com, ops@example.org" },
       {
         exit: false,
@@ -36,14 +36,14 @@ describe("loadUsersConfig", () => {
   });
 
   it("fails in production without JWT_PRIVATE_KEY", () => {
-    expect(() => loadUsersConfig({ ...base, NODE_ENV: "production" }, { exit: false })).toThrow(
+    expect(() => readConfig({ ...base, NODE_ENV: "production" }, { exit: false })).toThrow(
       /JWT_PRIVATE_KEY: required when NODE_ENV=production/,
     );
   });
 
   it("accepts a P-256 PKCS#8 key in production, with \\n escapes as in .env files", () => {
     const pem = pkcs8Pem("prime256v1");
-    const config = loadUsersConfig(
+    const config = readConfig(
       { ...base, NODE_ENV: "production", JWT_PRIVATE_KEY: pem.replace(/\n/g, "\\n") },
       { exit: false },
     );
@@ -52,18 +52,18 @@ describe("loadUsersConfig", () => {
 
   it("rejects a key on another curve or no PEM at all", () => {
     expect(() =>
-      loadUsersConfig({ ...base, JWT_PRIVATE_KEY: pkcs8Pem("secp384r1") }, { exit: false }),
+      readConfig({ ...base, JWT_PRIVATE_KEY: pkcs8Pem("secp384r1") }, { exit: false }),
     ).toThrow(/JWT_PRIVATE_KEY: must be the PKCS#8 PEM of a P-256/);
-    expect(() => loadUsersConfig({ ...base, JWT_PRIVATE_KEY: "secret" }, { exit: false })).toThrow(
+    expect(() => readConfig({ ...base, JWT_PRIVATE_KEY: "secret" }, { exit: false })).toThrow(
       /JWT_PRIVATE_KEY/,
     );
   });
 
   it("rejects a token lifetime that is not a positive number of seconds within a day", () => {
-    expect(() => loadUsersConfig({ ...base, TOKEN_TTL_SECONDS: "0" }, { exit: false })).toThrow(
+    expect(() => readConfig({ ...base, TOKEN_TTL_SECONDS: "0" }, { exit: false })).toThrow(
       /TOKEN_TTL_SECONDS/,
     );
-    expect(() => loadUsersConfig({ ...base, TOKEN_TTL_SECONDS: "soon" }, { exit: false })).toThrow(
+    expect(() => readConfig({ ...base, TOKEN_TTL_SECONDS: "soon" }, { exit: false })).toThrow(
       /TOKEN_TTL_SECONDS/,
     );
   });
