@@ -797,7 +797,7 @@ export interface components {
             items: components["schemas"]["Model"][];
         };
         /**
-         * @description An event's sequence number in its JetStream stream, in decimal: increasing, never reused.
+         * @description The caller's position in the event streams: an event's sequence number in its JetStream stream, in decimal (increasing, never reused); when several streams feed the endpoint, one such number per stream, joined by `.`.
          * @example 42
          */
         EventSequence: string;

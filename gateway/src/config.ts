@@ -6,9 +6,10 @@
 import { loadContract } from "@portico/contracts";
 import { baseConfigShape, loadConfig } from "@portico/kit/core";
 import { z } from "zod";
-import { edgeConfigShape } from "./edge-config.js";
-import { liveConfigShape } from "./live-config.js";
-import { contractServices, parseUpstreamList, upstreamEnvVar } from "./routes.js";
+import { edgeConfigShape } from "./edge/edge-config.js";
+import { liveConfigShape } from "./events/live-config.js";
+import { contractServices } from "./operations/table.js";
+import { parseUpstreamList, upstreamEnvVar } from "./operations/upstream-list.js";
 
 /** A comma-separated list of absolute http(s) URLs, as trimmed strings in the given order. */
 const urlList = z.string().transform((value, ctx) => {

@@ -4,13 +4,20 @@
  */
 import { apiReference } from "@scalar/express-api-reference";
 import express from "express";
+import { withoutPorticoExtensions } from "../operations/extensions.js";
 
-/** The public document as this gateway serves it: a copy whose only server is `publicUrl`. */
+/**
+ * The public document as this gateway serves it: a copy whose only server is `publicUrl`,
+ * without the platform's `x-portico-*` extensions (owners, timeouts, caches, feeds).
+ */
 export function publicDocument(
   contract: Record<string, unknown>,
   publicUrl: string,
 ): Record<string, unknown> {
-  return { ...contract, servers: [{ url: publicUrl, description: "This gateway" }] };
+  return {
+    ...withoutPorticoExtensions(contract),
+    servers: [{ url: publicUrl, description: "This gateway" }],
+  };
 }
 
 /** Router with `GET /openapi.json` and `GET /docs`. */

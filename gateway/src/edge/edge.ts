@@ -16,10 +16,10 @@ import {
 } from "@portico/kit/core";
 import type { RequestHandler } from "express";
 import { z } from "zod";
+import { rateLimitRejections } from "../observability/metrics.js";
 import { gatewayApiKeyVerifier, identifyCaller } from "./auth.js";
 import { corsMiddleware } from "./cors.js";
 import { edgeConfigShape } from "./edge-config.js";
-import { rateLimitRejections } from "./metrics.js";
 import { connectGatewayNats } from "./nats-connection.js";
 import { createRateLimiter } from "./rate-limit.js";
 import { NatsKvRateLimitStore, openRateLimitBucket } from "./rate-limit-store.js";

@@ -1,18 +1,20 @@
 /**
- * `GET /events` (operationId `streamEvents`, contracts/gateway.yaml): the signed-in user's
- * notifications as Server-Sent Events, live from the notification feed. The request arrives
- * authenticated and validated by the contract validator; `Last-Event-ID` (a `NOTIFICATIONS`
- * stream sequence) resumes after that event. A `heartbeat` event every `heartbeatMs` lets clients
- * and proxies tell a quiet stream from a dead one.
+ * `GET /events` (operationId `streamEvents`, contracts/gateway.yaml): the events declared with
+ * `x-portico-feed` whose recipient is the signed-in principal, as Server-Sent Events, live from
+ * the event feeds (feed.ts, one per stream). The request arrives authenticated and validated by
+ * the contract validator. Each event's `id` is the caller's position in every feeding stream —
+ * the stream sequence when one stream feeds (`42`), the sequences joined by `.` in a fixed
+ * stream order when several do (`42.7`) — and `Last-Event-ID` resumes after it. A `heartbeat`
+ * event every `heartbeatMs` lets clients and proxies tell a quiet stream from a dead one.
  */
 import { HttpProblem, type Logger, type Principal, unauthorized } from "@portico/kit/core";
 import type { RequestHandler } from "express";
 import {
+  type EventFeed,
   type FeedItem,
-  type FeedSubscription,
+  type FeedRegistration,
   FeedUnavailableError,
-  type NotificationFeed,
-} from "./notification-feed.js";
+} from "./feed.js";
 import { formatEvent, formatRetry } from "./sse.js";
 
 /** A gauge of open streams (prom-client's `Gauge` fits). */
@@ -29,7 +31,8 @@ export const DEFAULT_HEARTBEAT_MS = 15_000;
 
 /** Options of {@link createEventStreams}. */
 export interface EventStreamsOptions {
-  feed: NotificationFeed;
+  /** The feeds of the declared events, one per stream, in a fixed order. */
+  feeds: readonly EventFeed[];
   log: Logger;
   /** Pause between heartbeats, in ms (default {@link DEFAULT_HEARTBEAT_MS}). */
   heartbeatMs?: number | undefined;
@@ -58,16 +61,25 @@ export interface EventStreams {
 /** `Retry-After` of the 503 answered while the feed is not connected to NATS, in seconds. */
 const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
-/** The `Last-Event-ID` header as a sequence number (the contract admits only digits). */
-export function lastEventSequence(header: string | string[] | undefined): number | undefined {
+/**
+ * The `Last-Event-ID` header as a position in each of `streams` feeding streams (sequence
+ * numbers joined by `.`, see the module comment); undefined when absent or not `streams` numbers.
+ */
+export function lastEventPositions(
+  header: string | string[] | undefined,
+  streams: number,
+): number[] | undefined {
   const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined || !/^[0-9]{1,16}$/.test(value)) return undefined;
-  return Number(value);
+  const parts = value?.split(".") ?? [];
+  if (parts.length !== streams || !parts.every((part) => /^[0-9]{1,16}$/.test(part))) {
+    return undefined;
+  }
+  return parts.map(Number);
 }
 
-/** The SSE `notification` event of a feed item. */
-export function notificationEvent(item: FeedItem): string {
-  return formatEvent({ event: "notification", id: String(item.sequence), data: item.notification });
+/** The SSE event of a feed item, whose `id` is the caller's position in every stream. */
+export function feedEvent(item: FeedItem, positions: readonly number[]): string {
+  return formatEvent({ event: item.event, id: positions.join("."), data: item.data });
 }
 
 /** A `heartbeat` event (no `id`: it must not move the client's `Last-Event-ID`). */
@@ -81,7 +93,7 @@ export function heartbeatEvent(at: Date = new Date()): string {
  * 200 `text/event-stream`, open until the client leaves or {@link EventStreams.endAll}.
  */
 export function createEventStreams(options: EventStreamsOptions): EventStreams {
-  const { feed, log } = options;
+  const { feeds, log } = options;
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const retryMs = options.retryMs ?? 3_000;
   const maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
@@ -93,7 +105,7 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
       next(unauthorized());
       return;
     }
-    if (!feed.available) {
+    if (!feeds.every((feed) => feed.available)) {
       next(
         new HttpProblem(503, "Live events are unavailable at the moment.", {
           headers: { "Retry-After": String(UNAVAILABLE_RETRY_AFTER_SECONDS) },
@@ -101,16 +113,17 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
       );
       return;
     }
-    const after = lastEventSequence(req.headers["last-event-id"]);
+    const resumed = lastEventPositions(req.headers["last-event-id"], feeds.length);
+    const positions = resumed ?? feeds.map(() => 0);
 
-    let subscription: FeedSubscription | undefined;
+    const registrations: FeedRegistration[] = [];
     let ended = false;
     const end = () => {
       if (ended) return;
       ended = true;
       clearInterval(heartbeat);
       enders.delete(end);
-      subscription?.close();
+      for (const registration of registrations) registration.close();
       options.connections?.dec();
       if (!res.writableEnded) res.end();
     };
@@ -118,7 +131,7 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
       if (ended) return;
       res.write(text);
       if (res.writableLength > maxBufferedBytes) {
-        log.warn({ userId: principal.userId }, "event stream dropped: the client does not read");
+        log.warn({ principal: principal.userId }, "event stream dropped: the client does not read");
         end();
         res.destroy();
       }
@@ -137,26 +150,28 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
     const heartbeat = setInterval(() => write(heartbeatEvent()), heartbeatMs);
     req.on("close", end);
 
-    // Registers at once (the replay, if any, is asynchronous): a notification created after the
+    // Registers at once (the replay, if any, is asynchronous): an event published after the
     // client received the response headers reaches it.
-    feed
-      .open(
-        principal.userId,
-        { send: (item) => write(notificationEvent(item)), end },
-        after === undefined ? {} : { after },
-      )
-      .then(
-        (opened) => {
-          subscription = opened;
-          if (ended) opened.close();
-        },
-        (err: unknown) => {
-          if (!(err instanceof FeedUnavailableError)) {
-            log.error({ err, userId: principal.userId }, "event stream could not resume");
-          }
-          end();
-        },
-      );
+    feeds.forEach((feed, index) => {
+      const send = (item: FeedItem) => {
+        positions[index] = item.sequence;
+        write(feedEvent(item, positions));
+      };
+      feed
+        .open(principal.userId, { send, end }, resumed ? { after: resumed[index] as number } : {})
+        .then(
+          (opened) => {
+            registrations.push(opened);
+            if (ended) opened.close();
+          },
+          (err: unknown) => {
+            if (!(err instanceof FeedUnavailableError)) {
+              log.error({ err, principal: principal.userId }, "event stream could not resume");
+            }
+            end();
+          },
+        );
+    });
   };
 
   return {

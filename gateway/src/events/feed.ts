@@ -1,14 +1,15 @@
 /**
- * The live feed of `notifications.notification.created` (JetStream stream `NOTIFICATIONS`), fanned
- * out to the subscribers of each user. One ordered consumer per gateway carries the live events
- * (not one per connection: every connection would then receive every user's notifications); a
- * subscriber resuming after a sequence number first replays the stream from there with a
- * short-lived ordered consumer of its own, then joins the live fan-out.
+ * One JetStream stream's events declared to reach their recipients live (`x-portico-feed`,
+ * operations/extensions.ts), fanned out to the subscribers of each recipient. One ordered
+ * consumer per stream and gateway carries the live events (not one per connection: every
+ * connection would then receive every recipient's events); a subscriber resuming after a
+ * sequence number first replays the stream from there with a short-lived ordered consumer of its
+ * own, then joins the live fan-out.
  *
  * No gap, no duplicate: a subscriber is registered before the stream's last sequence L is read;
- * the replay delivers the user's events up to L, events after L reach the subscriber through the
- * live consumer (which delivers every event stored after the registration, in order), and each
- * subscriber drops any event at or below the last sequence it delivered.
+ * the replay delivers the recipient's events up to L, events after L reach the subscriber
+ * through the live consumer (which delivers every event stored after the registration, in
+ * order), and each subscriber drops any event at or below the last sequence it delivered.
  */
 import { setTimeout as delay } from "node:timers/promises";
 import {
@@ -19,47 +20,53 @@ import {
   jetstreamManager,
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { type EventPayloads, STREAMS, validateEvent } from "@portico/contracts";
+import { validateEvent } from "@portico/contracts";
 import { describeValidationErrors, type Logger } from "@portico/kit/core";
+import { type FeedPolicy, stringAt, valueAt } from "../operations/extensions.js";
 
-/** The subject of the feed. */
-export const NOTIFICATION_CREATED = "notifications.notification.created";
-
-/** A notification as the API represents it. */
-export type Notification = EventPayloads[typeof NOTIFICATION_CREATED]["notification"];
-
-/** One notification of the feed. */
+/** One event of the feed, for its recipient. */
 export interface FeedItem {
-  /** Its sequence number in the `NOTIFICATIONS` stream (the SSE `id`). */
+  /** Its sequence number in the stream. */
   sequence: number;
-  /** The user whose inbox it was added to. */
-  userId: string;
-  notification: Notification;
+  /** The principal it is for (the declared `recipient` field). */
+  recipient: string;
+  /** The Server-Sent Event's name (the declared `event`). */
+  event: string;
+  /** What is sent as the event's data (the declared `data` field). */
+  data: unknown;
 }
 
-/** Where a subscriber's notifications go. */
+/** Where a subscriber's events go. */
 export interface FeedSink {
-  /** Receives the user's notifications in stream order, each once. */
+  /** Receives the recipient's events in stream order, each once. */
   send(item: FeedItem): void;
-  /** The feed ended (gateway shutdown): no more notifications will come. */
+  /** The feed ended (gateway shutdown): no more events will come. */
   end(): void;
 }
 
-/** An open subscription; `close` unregisters it (idempotent). */
-export interface FeedSubscription {
+/** An open registration; `close` unregisters it (idempotent). */
+export interface FeedRegistration {
   close(): void;
 }
 
-/** Thrown by {@link NotificationFeed.open} while the feed is not connected to NATS. */
+/** Thrown by {@link EventFeed.open} while the feed is not connected to NATS. */
 export class FeedUnavailableError extends Error {
   constructor() {
-    super("the notification feed is not connected to NATS");
+    super("the event feed is not connected to NATS");
     this.name = "FeedUnavailableError";
   }
 }
 
-/** The feed item of a message, or why it is not one (invalid envelope). */
-export function toFeedItem(msg: Pick<JsMsg, "seq" | "subject" | "data">): FeedItem | string {
+/**
+ * The feed item of a message under the declarations `policies` (by subject), undefined when no
+ * declaration covers its subject, or why it is not one (invalid envelope, no recipient).
+ */
+export function toFeedItem(
+  msg: Pick<JsMsg, "seq" | "subject" | "data">,
+  policies: ReadonlyMap<string, FeedPolicy>,
+): FeedItem | string | undefined {
+  const policy = policies.get(msg.subject);
+  if (!policy) return undefined;
   let envelope: unknown;
   try {
     envelope = JSON.parse(new TextDecoder().decode(msg.data));
@@ -68,8 +75,14 @@ export function toFeedItem(msg: Pick<JsMsg, "seq" | "subject" | "data">): FeedIt
   }
   const validation = validateEvent(msg.subject, envelope);
   if (!validation.valid) return describeValidationErrors(validation.errors);
-  const { data } = envelope as { data: EventPayloads[typeof NOTIFICATION_CREATED] };
-  return { sequence: msg.seq, userId: data.userId, notification: data.notification };
+  const recipient = stringAt(envelope, policy.recipient);
+  if (recipient === undefined) return `no recipient at ${policy.recipient.join(".")}`;
+  return {
+    sequence: msg.seq,
+    recipient,
+    event: policy.event,
+    data: valueAt(envelope, policy.data),
+  };
 }
 
 /** One registered subscriber. */
@@ -80,7 +93,6 @@ class Subscriber {
   private position: number;
 
   constructor(
-    readonly userId: string,
     private readonly sink: FeedSink,
     after: number | undefined,
   ) {
@@ -118,41 +130,46 @@ class Subscriber {
   }
 }
 
-/** Options of {@link NotificationFeed}. */
-export interface NotificationFeedOptions {
+/** Options of {@link EventFeed}. */
+export interface EventFeedOptions {
   log: Logger;
-  /** The stream and subject (defaults: `NOTIFICATIONS`, {@link NOTIFICATION_CREATED}). */
-  stream?: string;
-  subject?: string;
+  /** The stream read. */
+  stream: string;
+  /** The declared feeds of subjects of that stream. */
+  policies: readonly FeedPolicy[];
   /** How long a replay waits for the next batch before taking the stream as read, in ms. */
   replayBatchWaitMs?: number;
 }
 
 /**
- * The notification feed of one gateway. Created unattached ({@link NotificationFeed.open} throws
- * {@link FeedUnavailableError}); {@link NotificationFeed.attach} starts it on a NATS connection.
+ * The feed of one stream in one gateway. Created unattached ({@link EventFeed.open} throws
+ * {@link FeedUnavailableError}); {@link EventFeed.attach} starts it on a NATS connection.
  */
-export class NotificationFeed {
+export class EventFeed {
   private readonly subscribers = new Map<string, Set<Subscriber>>();
   private readonly log: Logger;
-  private readonly stream: string;
-  private readonly subject: string;
+  readonly stream: string;
+  private readonly policies: ReadonlyMap<string, FeedPolicy>;
+  /** The consumers' subject filter: the one subject, or none (several: dispatched here). */
+  private readonly filter: { filter_subjects?: string };
   private readonly replayBatchWaitMs: number;
   private nc: NatsConnection | undefined;
 
-  constructor(options: NotificationFeedOptions) {
+  constructor(options: EventFeedOptions) {
     this.log = options.log;
-    this.stream = options.stream ?? STREAMS.notifications.name;
-    this.subject = options.subject ?? NOTIFICATION_CREATED;
+    this.stream = options.stream;
+    this.policies = new Map(options.policies.map((policy) => [policy.subject, policy]));
+    const subjects = [...this.policies.keys()];
+    this.filter = subjects.length === 1 ? { filter_subjects: subjects[0] as string } : {};
     this.replayBatchWaitMs = options.replayBatchWaitMs ?? 1_000;
   }
 
-  /** Whether the live consumer runs (subscriptions can be opened). */
+  /** Whether the live consumer runs (registrations can be opened). */
   get available(): boolean {
     return this.nc !== undefined && !this.nc.isClosed();
   }
 
-  /** Open subscriptions, over all users. */
+  /** Open registrations, over all users. */
   get size(): number {
     let count = 0;
     for (const set of this.subscribers.values()) count += set.size;
@@ -163,9 +180,9 @@ export class NotificationFeed {
    * Starts the live consumer on `nc` (the stream must exist): an ordered consumer from the
    * stream's next sequence, fanning each valid event out to its user's subscribers. nats.js
    * recreates an ordered consumer by itself after a reconnect, from the next sequence. Should the
-   * consumer end anyway (its stream deleted), every subscription is ended — their clients
+   * consumer end anyway (its stream deleted), every registration is ended — their clients
    * reconnect with `Last-Event-ID` — and it is restarted after `restartDelayMs`.
-   * @returns stops the consumer (the subscriptions stay registered; see {@link endAll}).
+   * @returns stops the consumer (the registrations stay registered; see {@link endAll}).
    * @throws Error when the stream does not exist or JetStream does not answer.
    */
   async attach(nc: NatsConnection, restartDelayMs = 1_000): Promise<() => Promise<void>> {
@@ -178,7 +195,10 @@ export class NotificationFeed {
         for await (const msg of messages) this.dispatch(msg);
         if (stopped) return;
         this.nc = undefined;
-        this.log.error("notification feed consumer ended; ending the streams and restarting it");
+        this.log.error(
+          { stream: this.stream },
+          "event feed consumer ended; ending the streams and restarting it",
+        );
         this.endAll();
         while (!stopped) {
           await delay(restartDelayMs, undefined, { signal: wake.signal }).catch(() => undefined);
@@ -188,7 +208,7 @@ export class NotificationFeed {
             this.nc = nc;
             break;
           } catch (err) {
-            this.log.warn({ err }, "notification feed consumer cannot restart yet");
+            this.log.warn({ err }, "event feed consumer cannot restart yet");
           }
         }
       }
@@ -203,57 +223,60 @@ export class NotificationFeed {
     };
   }
 
-  /** Fans one live message out to its user's subscribers. */
+  /** Fans one live message out to its recipient's subscribers. */
   private dispatch(msg: JsMsg): void {
-    const item = toFeedItem(msg);
+    const item = toFeedItem(msg, this.policies);
     if (typeof item === "string") {
-      this.log.warn({ seq: msg.seq, error: item }, "invalid notification event skipped");
+      this.log.warn({ subject: msg.subject, seq: msg.seq, error: item }, "invalid event skipped");
       return;
     }
-    for (const subscriber of this.subscribers.get(item.userId) ?? []) subscriber.live(item);
+    if (!item) return;
+    for (const subscriber of this.subscribers.get(item.recipient) ?? []) subscriber.live(item);
   }
 
   /**
-   * Subscribes to the notifications of `userId` created from now on, or, with `after`, to those
+   * Subscribes to the events of `recipient` from now on, or, with `after`, to those
    * after the stream sequence `after` (replayed first, then live).
    * @throws FeedUnavailableError when the feed is not attached; Error when the replay fails (the
-   *   subscription is then closed).
+   *   registration is then closed).
    */
   async open(
-    userId: string,
+    recipient: string,
     sink: FeedSink,
     options: { after?: number } = {},
-  ): Promise<FeedSubscription> {
+  ): Promise<FeedRegistration> {
     const nc = this.nc;
     if (!nc || nc.isClosed()) throw new FeedUnavailableError();
-    const subscriber = new Subscriber(userId, sink, options.after);
-    const set = this.subscribers.get(userId) ?? new Set();
+    const subscriber = new Subscriber(sink, options.after);
+    const set = this.subscribers.get(recipient) ?? new Set();
     set.add(subscriber);
-    this.subscribers.set(userId, set);
-    const subscription = {
+    this.subscribers.set(recipient, set);
+    const registration = {
       close: () => {
         set.delete(subscriber);
-        if (set.size === 0 && this.subscribers.get(userId) === set) this.subscribers.delete(userId);
+        if (set.size === 0 && this.subscribers.get(recipient) === set) {
+          this.subscribers.delete(recipient);
+        }
       },
     };
-    if (options.after === undefined) return subscription;
+    if (options.after === undefined) return registration;
     try {
       // Registered first: whatever is stored after `last` reaches the subscriber live.
       const last = await this.lastSequence(nc);
       if (last > options.after) {
         await this.replay(nc, options.after + 1, last, (item) => {
-          if (item.userId === userId) subscriber.deliver(item);
+          if (item.recipient === recipient) subscriber.deliver(item);
         });
       }
       subscriber.caughtUp(last);
-      return subscription;
+      return registration;
     } catch (err) {
-      subscription.close();
+      registration.close();
       throw err;
     }
   }
 
-  /** Ends every subscription (their sinks' `end`) and forgets them. */
+  /** Ends every registration (their sinks' `end`) and forgets them. */
   endAll(): void {
     const all = [...this.subscribers.values()].flatMap((set) => [...set]);
     this.subscribers.clear();
@@ -267,12 +290,12 @@ export class NotificationFeed {
     return info.state.last_seq;
   }
 
-  /** An ordered consumer of the subject from `startSequence`, consuming. */
+  /** An ordered consumer of the feed's subjects from `startSequence`, consuming. */
   private async consumeFrom(nc: NatsConnection, startSequence: number): Promise<ConsumerMessages> {
     // An explicit start sequence (not DeliverPolicy.New): nats.js recreates an ordered consumer
     // from its last delivered sequence + 1, which for "new" before any delivery would be 1.
     const consumer = await jetstream(nc).consumers.get(this.stream, {
-      filter_subjects: this.subject,
+      ...this.filter,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: startSequence,
     });
@@ -280,7 +303,7 @@ export class NotificationFeed {
   }
 
   /**
-   * Reads the subject's events from `from` to `to` (stream sequences, inclusive) in order; stops
+   * Reads the feed's events from `from` to `to` (stream sequences, inclusive) in order; stops
    * early when the stream holds nothing more (events past their retention are gone).
    */
   private async replay(
@@ -290,7 +313,7 @@ export class NotificationFeed {
     each: (item: FeedItem) => void,
   ): Promise<void> {
     const consumer = await jetstream(nc).consumers.get(this.stream, {
-      filter_subjects: this.subject,
+      ...this.filter,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: from,
     });
@@ -304,8 +327,8 @@ export class NotificationFeed {
         for await (const msg of batch) {
           received += 1;
           if (msg.seq > to) return;
-          const item = toFeedItem(msg);
-          if (typeof item !== "string") each(item);
+          const item = toFeedItem(msg, this.policies);
+          if (item && typeof item !== "string") each(item);
           if (msg.seq === to || msg.info.pending === 0) return;
         }
         if (received === 0) return;

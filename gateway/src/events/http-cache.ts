@@ -1,28 +1,40 @@
 /**
- * Event-driven caching of the public product reads at the gateway, like incremental static
- * regeneration but invalidated by events instead of a timer: `getProduct` answers are kept (a
- * bounded LRU, {@link ResponseCache}) until a `products.*` event about that product arrives
- * (product-invalidation.ts), so a reader never sees a product older than the event stream. The
- * reads are public (no security requirement), so an entry is served to every caller, signed in or
- * not. Only 200s are stored: never an error, a 304, or a response marked `no-store`/`private`.
- * A cached entry answers `If-None-Match` with 304 itself. A request that asks for validation at
- * the origin (`Cache-Control: no-cache` or `max-age=0`: a reload, or `fetch` with a hand-set
+ * The declared caches (`x-portico-cache`, operations/extensions.ts) at work on requests: like
+ * incremental static regeneration, but invalidated by events instead of a timer — an operation's
+ * 200s are kept ({@link ResponseCache}) until an event about their resource arrives
+ * (invalidation.ts), so a reader never sees data older than the event stream. Only public GETs
+ * can declare a cache (operations/table.ts), so an entry is served to every caller. Only 200s
+ * are stored: never an error, a 304, a response marked `no-store`/`private` or compressed. A
+ * cached entry answers `If-None-Match` with 304 itself. A request that asks for validation at the
+ * origin (`Cache-Control: no-cache` or `max-age=0`: a reload, or `fetch` with a hand-set
  * `If-None-Match`) is forwarded instead (RFC 9111 section 5.2.1), and its 200 refreshes the entry.
+ * A `HEAD` is answered from an entry but never fills one.
  *
- * A change made through this gateway (any other method on a path with `{productId}`) also drops
- * the product's entry when its response completes, so the writer reads its own write even before
+ * A write through this gateway (any other method on an operation with the cache key among its
+ * path parameters, e.g. `PATCH /products/{productId}` for a cache keyed by `productId`) drops the
+ * resource's entries when its response completes, so the writer reads its own write even before
  * the event arrives; other gateway instances learn of it from the event.
  *
- * Every answer of a cacheable read carries `Cache-Status` (RFC 9211): `hit`, `fwd=miss` (read
- * from the upstream, and kept when storable), `fwd=request` (the request asked for validation
- * at the origin) or `fwd=bypass` (the cache is off: no event feed).
+ * Every answer of a cached operation carries `Cache-Status` (RFC 9211): `hit`, `fwd=miss` (read
+ * from the upstream, and kept when storable), `fwd=request` (the request asked for validation at
+ * the origin) or `fwd=bypass` (the cache is off: no event feed).
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import fresh from "fresh";
-import type { CachedResponse, Fill, ResponseCache } from "./cache.js";
-
-/** The operation whose answers are cached. */
-export const CACHED_OPERATION = "getProduct";
+import {
+  cacheHits,
+  cacheInvalidations,
+  cacheMisses,
+  cacheStores,
+} from "../observability/metrics.js";
+import type { CachePolicy } from "../operations/extensions.js";
+import type { OperationTable } from "../operations/table.js";
+import {
+  type CachedResponse,
+  type Fill,
+  type ResponseCache,
+  resourceOf,
+} from "./response-cache.js";
 
 /** This cache's name in `Cache-Status` (RFC 9211 section 2). */
 export const CACHE_NAME = "portico-gateway";
@@ -36,10 +48,9 @@ const REPLAYED_HEADERS = [
   "content-language",
 ];
 
-/** Options of {@link cacheProductReads}. */
-export interface ProductCacheOptions {
-  /** Largest body stored, in bytes (default 256 KiB). */
-  maxBodyBytes?: number;
+/** A metric child that counts. */
+interface Counted {
+  inc(): void;
 }
 
 type ContractRequest = IncomingMessage & {
@@ -86,18 +97,20 @@ function serveHit(req: IncomingMessage, res: ServerResponse, entry: CachedRespon
   }
   res.statusCode = 200;
   res.setHeader("Content-Length", entry.body.length);
-  res.end(entry.body);
+  res.end(entry.body); // Node sends no body in answer to a HEAD
 }
 
 /**
  * Records the body the proxy writes to `res` and, once the response completed as a storable 200,
  * stores it for `fill`; abandons the fill otherwise.
+ * @returns nothing; `onStored` is called when the entry was kept.
  */
 function recordInto(
   cache: ResponseCache,
   fill: Fill,
   res: ServerResponse,
   maxBodyBytes: number,
+  onStored: () => void,
 ): void {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -133,36 +146,70 @@ function recordInto(
       return;
     }
     const kept = replayedHeaders(headers);
-    cache.store(fill, { headers: kept, body: Buffer.concat(chunks), etag: kept.etag });
+    if (cache.store(fill, { headers: kept, body: Buffer.concat(chunks), etag: kept.etag })) {
+      onStored();
+    }
   });
   res.once("close", () => {
     if (!res.writableFinished) cache.abandon(fill);
   });
 }
 
+/** The query string of a request URL, `?` included (empty when none). */
+function queryOf(url: string | undefined): string {
+  const mark = url?.indexOf("?") ?? -1;
+  return mark < 0 ? "" : (url as string).slice(mark);
+}
+
 /**
- * Middleware placed after the contract validator and before the proxy: serves `getProduct` from
- * `cache` or records the upstream's answer into it, and drops a product's entry after a write
- * to it through this gateway. Takes bare `node:http` objects (the fast lane's and Express's).
+ * Middleware placed after the contract validator and before the proxy: serves the operations
+ * of `table` that declare a cache from `cache` or records the upstream's answer into it, and
+ * drops a resource's entries after a write to it through this gateway. Takes bare `node:http`
+ * objects (the fast lane's and Express's).
  */
-export function cacheProductReads(
+export function declaredCaches(
+  table: OperationTable,
   cache: ResponseCache,
-  options: ProductCacheOptions = {},
 ): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
-  const maxBodyBytes = options.maxBodyBytes ?? 256 * 1024;
+  const cached = new Map<string, CachePolicy>();
+  /** Each cached operation's metric children, looked up once (not per request). */
+  const counters = new Map<string, { hits: Counted; misses: Counted; stores: Counted }>();
+  /** For each path parameter keying a cache: the operations whose cache it keys. */
+  const writeKeys = new Map<string, string[]>();
+  for (const operation of table.operations) {
+    if (!operation.cache) continue;
+    cached.set(operation.operationId, operation.cache);
+    counters.set(operation.operationId, {
+      hits: cacheHits.labels(operation.operationId),
+      misses: cacheMisses.labels(operation.operationId),
+      stores: cacheStores.labels(operation.operationId),
+    });
+    const ids = writeKeys.get(operation.cache.key) ?? [];
+    ids.push(operation.operationId);
+    writeKeys.set(operation.cache.key, ids);
+  }
+  const invalidateWrite = (pathParams: Record<string, string>) => {
+    for (const [name, operationIds] of writeKeys) {
+      const value = pathParams[name];
+      if (value === undefined) continue;
+      for (const operationId of operationIds) cache.invalidate(resourceOf(operationId, value));
+      cacheInvalidations.inc();
+    }
+  };
+
   return (req, res, next) => {
+    if (cached.size === 0) {
+      next();
+      return;
+    }
     const { openapi } = req as ContractRequest;
-    const productId = openapi?.pathParams?.productId;
-    if (productId === undefined) {
-      next();
-      return;
-    }
-    if (req.method !== "GET") {
-      res.once("finish", () => cache.invalidate(productId));
-      next();
-      return;
-    }
-    if (openapi?.schema?.operationId !== CACHED_OPERATION) {
+    const operationId = openapi?.schema?.operationId;
+    const pathParams = openapi?.pathParams ?? {};
+    const policy = operationId === undefined ? undefined : cached.get(operationId);
+    if (!policy) {
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        res.once("finish", () => invalidateWrite(pathParams));
+      }
       next();
       return;
     }
@@ -171,14 +218,28 @@ export function cacheProductReads(
       next();
       return;
     }
+    const resource = resourceOf(operationId as string, pathParams[policy.key] ?? "");
+    const key = `${resource}${queryOf(req.url)}`;
     const revalidate = requiresOriginValidation(req.headers["cache-control"]);
-    const entry = revalidate ? undefined : cache.get(productId);
+    const entry = revalidate ? undefined : cache.get(key);
+    const counted = counters.get(operationId as string) as typeof counters extends Map<
+      string,
+      infer C
+    >
+      ? C
+      : never;
     if (entry) {
+      counted.hits.inc();
       serveHit(req, res, entry);
       return;
     }
+    counted.misses.inc();
     res.setHeader("Cache-Status", `${CACHE_NAME}; fwd=${revalidate ? "request" : "miss"}`);
-    recordInto(cache, cache.begin(productId), res, maxBodyBytes);
+    if (req.method === "GET") {
+      recordInto(cache, cache.begin(resource, key), res, policy.maxBodyBytes, () =>
+        counted.stores.inc(),
+      );
+    }
     next();
   };
 }

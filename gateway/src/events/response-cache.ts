@@ -1,11 +1,14 @@
 /**
  * A bounded in-memory cache of upstream responses (least recently used entries go first), kept
- * correct by events rather than by time: an entry lives until {@link ResponseCache.invalidate}
- * drops it (an event about its resource arrived) or {@link ResponseCache.flush} drops them all.
+ * correct by events rather than by time. Each entry belongs to a *resource* (the operation and
+ * the value of its cache key, e.g. `getProduct` of one product id); one resource may hold several
+ * entries (one per query string). An entry lives until {@link ResponseCache.invalidate} drops
+ * its resource (an event about it arrived, or a write through the gateway) or
+ * {@link ResponseCache.flush} drops them all.
  *
  * A response read from the upstream before an invalidation but stored after it would bring the
  * old state back. So a fill is registered when the upstream request starts ({@link begin}); an
- * invalidation of its key, or a flush, marks it stale, and a stale fill is never stored.
+ * invalidation of its resource, or a flush, marks it stale, and a stale fill is never stored.
  * While disabled (no event feed: nothing could invalidate it) the cache is empty and stores
  * nothing.
  */
@@ -23,8 +26,11 @@ export interface CachedResponse {
 
 /** A response being read from the upstream, to be stored unless it went stale meanwhile. */
 export interface Fill {
+  /** The resource the response belongs to. */
+  readonly resource: string;
+  /** The entry's own key (the resource and the request's query string). */
   readonly key: string;
-  /** Set when the key was invalidated (or the cache flushed) after the fill began. */
+  /** Set when the resource was invalidated (or the cache flushed) after the fill began. */
   stale: boolean;
 }
 
@@ -42,29 +48,39 @@ export interface ResponseCacheOptions {
    * body is not stored.
    */
   maxBytes?: number | undefined;
+  /** Told of each entry pushed out by the bounds (an eviction, not an invalidation). */
+  onEvict?: () => void;
 }
 
-/** Counters, for logs and metrics. */
-export interface CacheStats {
-  hits: number;
-  misses: number;
-  stored: number;
-  invalidations: number;
-  flushes: number;
+/** The identity of one resource: its operation and the value of its cache key. */
+export function resourceOf(operationId: string, key: string): string {
+  return `${operationId}\u0000${key}`;
+}
+
+interface Entry extends CachedResponse {
+  resource: string;
 }
 
 /** The response cache (see the module comment). */
 export class ResponseCache {
-  private readonly entries: LRUCache<string, CachedResponse>;
+  private readonly entries: LRUCache<string, Entry>;
+  /** The entry keys of each resource. */
+  private readonly byResource = new Map<string, Set<string>>();
   private readonly fills = new Map<string, Set<Fill>>();
   private enabled = false;
-  readonly stats: CacheStats = { hits: 0, misses: 0, stored: 0, invalidations: 0, flushes: 0 };
 
   constructor(options: ResponseCacheOptions = {}) {
-    this.entries = new LRUCache<string, CachedResponse>({
+    const onEvict = options.onEvict;
+    this.entries = new LRUCache<string, Entry>({
       max: Math.max(1, options.maxEntries ?? DEFAULT_CACHE_MAX_ENTRIES),
       maxSize: Math.max(1, options.maxBytes ?? DEFAULT_CACHE_MAX_BYTES),
       sizeCalculation: (entry) => Math.max(1, entry.body.length),
+      dispose: (entry, key, reason) => {
+        const keys = this.byResource.get(entry.resource);
+        keys?.delete(key);
+        if (keys?.size === 0) this.byResource.delete(entry.resource);
+        if (reason === "evict") onEvict?.();
+      },
     });
   }
 
@@ -92,52 +108,54 @@ export class ResponseCache {
 
   /** The entry for `key`, when the cache is active and holds one. */
   get(key: string): CachedResponse | undefined {
-    const entry = this.enabled ? this.entries.get(key) : undefined;
-    if (entry) this.stats.hits += 1;
-    else this.stats.misses += 1;
-    return entry;
+    return this.enabled ? this.entries.get(key) : undefined;
   }
 
-  /** Registers a fill of `key` starting now (end it with {@link store} or {@link abandon}). */
-  begin(key: string): Fill {
-    const fill: Fill = { key, stale: !this.enabled };
-    const pending = this.fills.get(key) ?? new Set();
+  /**
+   * Registers a fill of the entry `key` of `resource` starting now (end it with {@link store}
+   * or {@link abandon}).
+   */
+  begin(resource: string, key: string): Fill {
+    const fill: Fill = { resource, key, stale: !this.enabled };
+    const pending = this.fills.get(resource) ?? new Set();
     pending.add(fill);
-    this.fills.set(key, pending);
+    this.fills.set(resource, pending);
     return fill;
   }
 
   /**
-   * Stores the response of `fill` unless it went stale (or the cache is disabled).
+   * Stores the response of `fill` unless it went stale (or the cache is disabled, or the body
+   * exceeds the bounds).
    * @returns whether it was stored.
    */
   store(fill: Fill, response: Omit<CachedResponse, "storedAt">): boolean {
     this.abandon(fill);
     if (fill.stale || !this.enabled) return false;
-    this.entries.set(fill.key, { ...response, storedAt: Date.now() });
-    const stored = this.entries.has(fill.key);
-    if (stored) this.stats.stored += 1;
-    return stored;
+    this.entries.set(fill.key, { ...response, resource: fill.resource, storedAt: Date.now() });
+    if (!this.entries.has(fill.key)) return false;
+    const keys = this.byResource.get(fill.resource) ?? new Set();
+    keys.add(fill.key);
+    this.byResource.set(fill.resource, keys);
+    return true;
   }
 
   /** Ends `fill` without storing anything (an error, a 304, a body too large). */
   abandon(fill: Fill): void {
-    const pending = this.fills.get(fill.key);
+    const pending = this.fills.get(fill.resource);
     pending?.delete(fill);
-    if (pending?.size === 0) this.fills.delete(fill.key);
+    if (pending?.size === 0) this.fills.delete(fill.resource);
   }
 
-  /** Drops the entry of `key` and marks its fills in progress stale. */
-  invalidate(key: string): void {
-    this.stats.invalidations += 1;
-    this.entries.delete(key);
-    for (const fill of this.fills.get(key) ?? []) fill.stale = true;
+  /** Drops every entry of `resource` and marks its fills in progress stale. */
+  invalidate(resource: string): void {
+    for (const key of [...(this.byResource.get(resource) ?? [])]) this.entries.delete(key);
+    for (const fill of this.fills.get(resource) ?? []) fill.stale = true;
   }
 
   /** Drops every entry and marks every fill in progress stale. */
   flush(): void {
-    this.stats.flushes += 1;
     this.entries.clear();
+    this.byResource.clear();
     for (const pending of this.fills.values()) for (const fill of pending) fill.stale = true;
   }
 }

@@ -10,8 +10,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { HTTP_DURATION_BUCKETS, metricsRoutes } from "@portico/kit/core";
 import type express from "express";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { BREAKER_STATE_VALUE, type BreakerState } from "./resilience.js";
-import type { RouteTable } from "./routes.js";
+import type { OperationTable } from "../operations/table.js";
+import { BREAKER_STATE_VALUE, type BreakerState } from "../upstreams/resilience.js";
 
 /** The gateway's registry. */
 export const gatewayRegistry = new Registry();
@@ -86,6 +86,44 @@ export const sseConnections = new Gauge({
   registers: [gatewayRegistry],
 });
 
+/** `portico_gateway_cache_hits_total{operation_id}`: answers served from a declared cache. */
+export const cacheHits = new Counter({
+  name: "portico_gateway_cache_hits_total",
+  help: "Answers served from the gateway's event-invalidated cache, by operationId.",
+  labelNames: ["operation_id"] as const,
+  registers: [gatewayRegistry],
+});
+
+/** `portico_gateway_cache_misses_total{operation_id}`: cacheable reads forwarded upstream. */
+export const cacheMisses = new Counter({
+  name: "portico_gateway_cache_misses_total",
+  help: "Reads of a cached operation forwarded to the upstream (miss or revalidation), by operationId.",
+  labelNames: ["operation_id"] as const,
+  registers: [gatewayRegistry],
+});
+
+/** `portico_gateway_cache_stores_total{operation_id}`: upstream answers kept. */
+export const cacheStores = new Counter({
+  name: "portico_gateway_cache_stores_total",
+  help: "Upstream answers stored in the gateway's cache, by operationId.",
+  labelNames: ["operation_id"] as const,
+  registers: [gatewayRegistry],
+});
+
+/** `portico_gateway_cache_evictions_total`: entries pushed out by the cache's bounds. */
+export const cacheEvictions = new Counter({
+  name: "portico_gateway_cache_evictions_total",
+  help: "Cache entries evicted to stay within CACHE_MAX_ENTRIES and CACHE_MAX_BYTES.",
+  registers: [gatewayRegistry],
+});
+
+/** `portico_gateway_cache_invalidations_total`: events or writes that dropped entries. */
+export const cacheInvalidations = new Counter({
+  name: "portico_gateway_cache_invalidations_total",
+  help: "Invalidations of the gateway's cache by an event or a write through the gateway.",
+  registers: [gatewayRegistry],
+});
+
 /** The breaker state of each upstream, read at scrape time. */
 const breakerStates = new Map<string, () => BreakerState>();
 
@@ -125,7 +163,7 @@ interface MatchedRequest {
  * `node:http` objects (the fast lane calls it too).
  */
 export function recordGatewayMetrics(
-  routes: RouteTable,
+  routes: OperationTable,
 ): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
   return (req, res, next) => {
     const url = req.url ?? "/";

@@ -13,8 +13,10 @@
  */
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
-import { isJsonMediaType, mediaTypeOf } from "./body.js";
-import type { Route } from "./routes.js";
+import { isJsonMediaType, mediaTypeOf } from "../pipeline/body.js";
+
+/** What the checks read of an operation. */
+type Operation = { method: string; template: string; operationId: string };
 
 /** One security requirement: scheme name → required scopes (roles). OpenAPI 3.1 section 4.8.30. */
 export type SecurityRequirement = Record<string, string[]>;
@@ -91,7 +93,7 @@ function coercerOf(type: unknown): Coerce | undefined {
 }
 
 /** The parameters of an operation, or undefined when one is not a plain primitive. */
-function parametersOf(contract: Json, route: Route): Parameter[] | undefined {
+function parametersOf(contract: Json, route: Operation): Parameter[] | undefined {
   const itemPointer = `/paths/${token(route.template)}`;
   const item = (contract.paths as Json)[route.template] as Json;
   const opPointer = `${itemPointer}/${route.method.toLowerCase()}`;
@@ -168,7 +170,7 @@ function parametersSchema(parameters: Parameter[]): Json {
  */
 export function compileRequestChecks(
   contract: Json,
-  routes: readonly Route[],
+  routes: readonly Operation[],
 ): Map<string, OperationChecks> {
   const ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: true });
   addFormats.default(ajv, { mode: "full" });
@@ -186,7 +188,11 @@ export function compileRequestChecks(
   return checks;
 }
 
-function compileOperation(ajv: Ajv2020, contract: Json, route: Route): OperationChecks | undefined {
+function compileOperation(
+  ajv: Ajv2020,
+  contract: Json,
+  route: Operation,
+): OperationChecks | undefined {
   const method = route.method.toLowerCase();
   const opPointer = `/paths/${token(route.template)}/${method}`;
   const op = ((contract.paths as Json)[route.template] as Json)[method] as Json;

@@ -5,11 +5,11 @@
  * `/`). Templates without parameters are tried first, then those with fewer, so a concrete path
  * wins over a templated one that would also match (section 4.8.8.1, "Path Templating Matching").
  */
-import type { Route, RouteTable } from "./routes.js";
+import type { Operation } from "./table.js";
 
 /** A request's operation and its path parameters, percent-decoded. */
 export interface OperationMatch {
-  route: Route;
+  route: Operation;
   /** Path parameter values by name, decoded (RFC 3986 section 2.1). */
   pathParams: Record<string, string>;
 }
@@ -18,7 +18,7 @@ export interface OperationMatch {
 export type OperationMatcher = (method: string, pathname: string) => OperationMatch | undefined;
 
 interface CompiledTemplate {
-  route: Route;
+  route: Operation;
   pattern: RegExp;
   names: string[];
 }
@@ -38,12 +38,12 @@ export function compileTemplate(template: string): { pattern: RegExp; names: str
   return { pattern: new RegExp(`^${source}$`), names };
 }
 
-/** Compiles the matcher of every operation in `routes`. */
-export function compileOperationMatcher(routes: RouteTable): OperationMatcher {
+/** Compiles the matcher of `operations`. */
+export function compileOperationMatcher(operations: readonly Operation[]): OperationMatcher {
   // Paths without parameters are looked up directly; templated ones tried in order.
   const literal = new Map<string, OperationMatch>();
   const byMethod = new Map<string, CompiledTemplate[]>();
-  for (const route of routes.routes) {
+  for (const route of operations) {
     const compiled = { route, ...compileTemplate(route.template) };
     if (compiled.names.length === 0) {
       literal.set(`${route.method} ${route.template}`, { route, pathParams: {} });

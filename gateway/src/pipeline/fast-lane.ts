@@ -4,10 +4,10 @@
  * showed the Express pipeline costing several times a bare proxy hop; this lane does the same
  * work with what was compiled at start:
  *
- *   operation matched (operation-matcher.ts) → body read (bounded) → parameters and JSON body
- *   checked (request-checks.ts) → credentials verified (the kit's once-per-request checks, tokens
+ *   operation matched (operations/matcher.ts) → body read (bounded) → parameters and JSON body
+ *   checked (operations/checks.ts) → credentials verified (the kit's once-per-request checks, tokens
  *   cached) → request id, security headers, CORS, deadline, metrics, access log → rate limit →
- *   product cache → proxy (proxy.ts).
+ *   declared caches → proxy (upstreams/proxy.ts).
  *
  * It only ever takes requests it is sure of. Anything else — no such operation, a gateway-local
  * one (`GET /events`), a preflight, a compressed or chunked body, a check that fails, credentials
@@ -25,11 +25,10 @@ import {
   type TokenVerifier,
   tracingEnabled,
 } from "@portico/kit/core";
+import type { OperationChecks, SecurityRequirement } from "../operations/checks.js";
+import type { Operation, OperationTable } from "../operations/table.js";
+import type { ProxyHandler } from "../upstreams/proxy.js";
 import type { RawBodyRequest } from "./body.js";
-import type { OperationMatcher } from "./operation-matcher.js";
-import type { ProxyHandler } from "./proxy.js";
-import type { OperationChecks, SecurityRequirement } from "./request-checks.js";
-import type { Route } from "./routes.js";
 
 /** One step of the lane: a connect-style middleware on bare `node:http` objects. */
 export type LaneStep = (
@@ -48,9 +47,9 @@ export type ProblemRenderer = (
 
 /** Options of {@link createFastLane}. */
 export interface FastLaneOptions {
-  match: OperationMatcher;
-  /** The compiled checks by operationId; operations without are never taken. */
-  checks: ReadonlyMap<string, OperationChecks>;
+  /** The operation table: its matcher, and each operation's compiled checks (operations
+   * without are never taken). */
+  table: OperationTable;
   /** The proxy of each upstream service. */
   proxies: ReadonlyMap<string, ProxyHandler>;
   verifyToken: TokenVerifier;
@@ -83,7 +82,7 @@ const EMPTY = Buffer.alloc(0);
 
 /** What the lane found for a request it may take. */
 interface Candidate {
-  route: Route;
+  route: Operation;
   pathParams: Record<string, string>;
   /** The query string without `?`. */
   query: string;
@@ -98,7 +97,8 @@ interface Candidate {
 export function createFastLane(
   options: FastLaneOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const { match, checks, proxies, bodyLimitBytes } = options;
+  const { table, proxies, bodyLimitBytes } = options;
+  const match = table.match;
   const schemes = securityHandlers({
     verifyToken: options.verifyToken,
     verifyApiKey: options.verifyApiKey,
@@ -110,7 +110,12 @@ export function createFastLane(
   };
 
   /** Runs the steps, then the proxy; an error from any of them is rendered as a Problem. */
-  const forward = (req: MatchedRequest, res: ServerResponse, route: Route, proxy: ProxyHandler) => {
+  const forward = (
+    req: MatchedRequest,
+    res: ServerResponse,
+    route: Operation,
+    proxy: ProxyHandler,
+  ) => {
     const fail = (err: unknown) => options.renderProblem(err, req, res, noop);
     const steps = options.steps;
     let index = 0;
@@ -164,7 +169,7 @@ export function createFastLane(
     const mark = url.indexOf("?");
     const pathname = mark < 0 ? url : url.slice(0, mark);
     const matched = method === "OPTIONS" || tracingEnabled() ? undefined : match(method, pathname);
-    const operation = matched && checks.get(matched.route.operationId);
+    const operation = matched?.route.checks;
     const proxy = matched && proxies.get(matched.route.service);
     const length = Number(req.headers["content-length"] ?? 0);
     if (
@@ -235,7 +240,7 @@ async function authorized(
  * app's pino-http lines (`req`, `res`, `responseTime` in ms): 5xx as error, 4xx as warn, else
  * info. Nothing is built when the level is off.
  */
-function logWhenDone(logger: Logger, req: MatchedRequest, res: ServerResponse, route: Route) {
+function logWhenDone(logger: Logger, req: MatchedRequest, res: ServerResponse, route: Operation) {
   const started = Date.now();
   res.once("close", () => {
     const status = res.headersSent ? res.statusCode : 0;

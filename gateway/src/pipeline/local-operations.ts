@@ -4,7 +4,7 @@
  * same authentication and request validation as proxied operations), never proxied.
  */
 import type { Request, RequestHandler } from "express";
-import { LOCAL_SERVICE, type RouteTable } from "./routes.js";
+import { LOCAL_SERVICE, type OperationTable } from "../operations/table.js";
 
 /**
  * Middleware dispatching the local operations of `routes` to `handlers`; other requests pass on.
@@ -13,10 +13,10 @@ import { LOCAL_SERVICE, type RouteTable } from "./routes.js";
  *   without a local operation (as a service's handler map must match its contract).
  */
 export function localOperations(
-  routes: RouteTable,
+  routes: OperationTable,
   handlers: Readonly<Record<string, RequestHandler>>,
 ): RequestHandler {
-  const local = routes.routes.filter((route) => route.service === LOCAL_SERVICE);
+  const local = routes.operations.filter((route) => route.service === LOCAL_SERVICE);
   const declared = new Set(local.map((route) => route.operationId));
   const missing = [...declared].filter((id) => !handlers[id]);
   const unknown = Object.keys(handlers).filter((id) => !declared.has(id));

@@ -8,7 +8,7 @@
  * Clients that can set headers (`@portico/client`'s `subscribe()`) should not use it.
  */
 import type { RequestHandler } from "express";
-import type { RouteTable } from "./routes.js";
+import type { OperationTable } from "../operations/table.js";
 
 /** The query parameter (RFC 6750 section 2.3). */
 export const ACCESS_TOKEN_PARAMETER = "access_token";
@@ -47,7 +47,10 @@ export function queryTokenFor(path: string): RequestHandler {
  * {@link queryTokenFor} the path of operation `operationId` of `routes` (a pass-through when the
  * contract does not declare it).
  */
-export function queryTokenForOperation(routes: RouteTable, operationId: string): RequestHandler {
-  const route = routes.routes.find((candidate) => candidate.operationId === operationId);
+export function queryTokenForOperation(
+  routes: OperationTable,
+  operationId: string,
+): RequestHandler {
+  const route = routes.byId(operationId);
   return route ? queryTokenFor(route.template) : (_req, _res, next) => next();
 }

@@ -12,7 +12,8 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import { HttpProblem, type Logger } from "@portico/kit/core";
 import type { Request, RequestHandler } from "express";
-import type { RawBodyRequest } from "./body.js";
+import type { OperationTable } from "../operations/table.js";
+import type { RawBodyRequest } from "../pipeline/body.js";
 import { HOP_BY_HOP_HEADERS } from "./hop-by-hop.js";
 import {
   breakerOpenProblem,
@@ -24,7 +25,6 @@ import {
   type UpstreamResilience,
   UpstreamStatusError,
 } from "./resilience.js";
-import type { RouteTable } from "./routes.js";
 import { traceUpstreamAttempt } from "./tracing.js";
 import type { UpstreamInstance, UpstreamPool } from "./upstream-pool.js";
 
@@ -372,7 +372,7 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
  * @param proxies the proxy handler of each service in `routes`.
  */
 export function forwardToOwner(
-  routes: RouteTable,
+  routes: OperationTable,
   proxies: ReadonlyMap<string, ProxyHandler>,
 ): RequestHandler {
   return (req, res, next) => {

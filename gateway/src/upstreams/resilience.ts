@@ -30,6 +30,7 @@ import {
   type RetryPolicy,
   retry,
 } from "cockatiel";
+import type { OperationTable } from "../operations/table.js";
 
 export { BrokenCircuitError } from "cockatiel";
 
@@ -222,34 +223,6 @@ export function isBreakerOpen(err: unknown): boolean {
   return err instanceof BrokenCircuitError;
 }
 
-/** The extension giving an operation its own upstream timeout, in ms. */
-export const TIMEOUT_EXTENSION = "x-portico-timeout-ms";
-
-const OPERATION_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
-
-/**
- * The upstream timeout of each operation that declares `x-portico-timeout-ms` in `contract` (a
- * bundled OpenAPI document), keyed by operationId.
- * @throws Error naming the operation when the value is not a positive integer.
- */
-export function operationTimeouts(contract: Record<string, unknown>): Map<string, number> {
-  const timeouts = new Map<string, number>();
-  const paths = (contract.paths ?? {}) as Record<string, Record<string, unknown>>;
-  for (const [template, item] of Object.entries(paths)) {
-    for (const method of OPERATION_METHODS) {
-      const op = item?.[method] as Record<string, unknown> | undefined;
-      if (!op || !(TIMEOUT_EXTENSION in op)) continue;
-      const value = op[TIMEOUT_EXTENSION];
-      const name = String(op.operationId ?? `${method.toUpperCase()} ${template}`);
-      if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
-        throw new Error(`${name}: ${TIMEOUT_EXTENSION} must be a positive integer (ms)`);
-      }
-      timeouts.set(name, value);
-    }
-  }
-  return timeouts;
-}
-
 /** The resilience variables of the gateway's configuration (each optional: defaults apply). */
 export interface ResilienceConfig {
   UPSTREAM_RETRIES?: number;
@@ -271,15 +244,15 @@ export function resilienceSettings(config: ResilienceConfig): ResilienceSettings
 }
 
 /**
- * A request's own upstream timeout, looked up by the operationId the contract validator matched
- * (see {@link operationTimeouts}); undefined when its operation has none.
+ * A request's own upstream timeout (`x-portico-timeout-ms`), looked up in `table` by the
+ * operationId the contract validator matched; undefined when its operation has none.
  */
 export function operationTimeoutOf(
-  timeouts: ReadonlyMap<string, number>,
+  table: Pick<OperationTable, "byId">,
 ): (req: IncomingMessage) => number | undefined {
   return (req) => {
     const matched = req as IncomingMessage & { openapi?: { schema?: { operationId?: string } } };
     const operationId = matched.openapi?.schema?.operationId;
-    return operationId ? timeouts.get(operationId) : undefined;
+    return operationId ? table.byId(operationId)?.timeoutMs : undefined;
   };
 }

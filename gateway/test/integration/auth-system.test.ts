@@ -27,7 +27,8 @@ import {
 import { createDatabase } from "@portico/scripts/testing/provision";
 import { decodeProtectedHeader } from "jose";
 import pg from "pg";
-import { contractServices, upstreamEnvVar } from "../../src/routes.js";
+import { contractServices } from "../../src/operations/table.js";
+import { upstreamEnvVar } from "../../src/operations/upstream-list.js";
 
 const ADMIN = { email: "admin@portico.local", password: "an-admin-password", name: "Admin" };
 const ADA = { email: "ada@example.com", password: "correct-horse-battery", name: "Ada" };

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@jest/glo
 import { pino } from "pino";
 import { createGateway, type Gateway } from "../../src/app.js";
 import { loadGatewayConfig } from "../../src/config.js";
-import type { InstanceState } from "../../src/upstream-pool.js";
+import type { InstanceState } from "../../src/upstreams/upstream-pool.js";
 import {
   closedPortUrl,
   type FakeJwks,

@@ -18,8 +18,13 @@ import {
 } from "@portico/kit";
 import { createGateway, type Gateway } from "../../src/app.js";
 import { loadGatewayConfig } from "../../src/config.js";
-import { gatewayRequestDuration, gatewayRequests, sseConnections } from "../../src/metrics.js";
-import { contractServices, upstreamEnvVar } from "../../src/routes.js";
+import {
+  gatewayRequestDuration,
+  gatewayRequests,
+  sseConnections,
+} from "../../src/observability/metrics.js";
+import { contractServices } from "../../src/operations/table.js";
+import { upstreamEnvVar } from "../../src/operations/upstream-list.js";
 import {
   type FakeJwks,
   type FakeUpstream,

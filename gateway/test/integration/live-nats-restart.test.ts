@@ -24,7 +24,8 @@ import { type NatsServer, startNats } from "@portico/scripts/infra/nats";
 import { getFreePort } from "@portico/scripts/infra/ports";
 import { createGateway, type Gateway } from "../../src/app.js";
 import { loadGatewayConfig } from "../../src/config.js";
-import { contractServices, upstreamEnvVar } from "../../src/routes.js";
+import { contractServices } from "../../src/operations/table.js";
+import { upstreamEnvVar } from "../../src/operations/upstream-list.js";
 import {
   type FakeJwks,
   type FakeUpstream,

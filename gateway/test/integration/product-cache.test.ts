@@ -19,7 +19,8 @@ import {
 } from "@portico/kit";
 import { createGateway, type Gateway } from "../../src/app.js";
 import { loadGatewayConfig } from "../../src/config.js";
-import { contractServices, upstreamEnvVar } from "../../src/routes.js";
+import { contractServices } from "../../src/operations/table.js";
+import { upstreamEnvVar } from "../../src/operations/upstream-list.js";
 import {
   type FakeJwks,
   type FakeUpstream,

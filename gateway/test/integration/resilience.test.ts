@@ -7,7 +7,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
 import { loadContract } from "@portico/contracts";
-import { contractServices } from "../../src/routes.js";
+import { contractServices } from "../../src/operations/table.js";
 import {
   allHealthy,
   answer,

@@ -10,7 +10,8 @@ import { createLogger, type Logger } from "@portico/kit";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { createGateway, type Gateway } from "../../src/app.js";
 import { loadGatewayConfig } from "../../src/config.js";
-import { contractServices, upstreamEnvVar } from "../../src/routes.js";
+import { contractServices } from "../../src/operations/table.js";
+import { upstreamEnvVar } from "../../src/operations/upstream-list.js";
 import { type FakeUpstream, serve, startUpstream } from "./servers.js";
 
 type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
 import { HttpProblem } from "@portico/kit";
-import { isJsonMediaType, mediaTypeOf, parseBody } from "../../src/body.js";
+import { isJsonMediaType, mediaTypeOf, parseBody } from "../../src/pipeline/body.js";
 
 const bytes = (text: string) => Buffer.from(text, "utf8");
 

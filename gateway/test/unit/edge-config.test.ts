@@ -2,9 +2,10 @@ import { describe, expect, it } from "@jest/globals";
 import { loadContract } from "@portico/contracts";
 import { z } from "zod";
 import { loadGatewayConfig } from "../../src/config.js";
-import { edgeConfigShape } from "../../src/edge-config.js";
-import { rateLimitKey, rateLimitPolicy } from "../../src/rate-limit.js";
-import { contractServices, upstreamEnvVar } from "../../src/routes.js";
+import { edgeConfigShape } from "../../src/edge/edge-config.js";
+import { rateLimitKey, rateLimitPolicy } from "../../src/edge/rate-limit.js";
+import { contractServices } from "../../src/operations/table.js";
+import { upstreamEnvVar } from "../../src/operations/upstream-list.js";
 
 const edge = z.object(edgeConfigShape);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
-import { startHealthChecks } from "../../src/health-checks.js";
-import { UpstreamPool } from "../../src/upstream-pool.js";
+import { startHealthChecks } from "../../src/upstreams/health-checks.js";
+import { UpstreamPool } from "../../src/upstreams/upstream-pool.js";
 
 const thresholds = { unhealthyAfter: 1, healthyAfter: 2 };
 

@@ -1,34 +1,64 @@
 import { describe, expect, it } from "@jest/globals";
 import { createLogger } from "@portico/kit";
-import { ResponseCache } from "../../src/cache.js";
-import { requiresOriginValidation, storable } from "../../src/product-cache.js";
-import { invalidateFor, productIdsOf } from "../../src/product-invalidation.js";
+import { requiresOriginValidation, storable } from "../../src/events/http-cache.js";
+import { invalidateFor } from "../../src/events/invalidation.js";
+import { ResponseCache, resourceOf } from "../../src/events/response-cache.js";
 
-const log = createLogger("product-cache-unit", "silent");
+const log = createLogger("http-cache-unit", "silent");
 const P = "0192f0c1-7c1a-7b3e-9f43-2d8a5c1e4b10";
 const Q = "0192f0c1-7c1a-7b3e-9f43-2d8a5c1e4b11";
 
-describe("which product an event is about", () => {
-  it("takes the envelope subject and the data's productId or product.id", () => {
-    expect(productIdsOf({ subject: P, data: { productId: P, previous: 0, current: 2 } })).toEqual([
-      P,
-    ]);
-    expect(productIdsOf({ subject: P, data: { product: { id: Q } } })).toEqual([P, Q]);
-    expect(productIdsOf({ subject: P, data: {} })).toEqual([P]);
-    expect(productIdsOf("nonsense")).toEqual([]);
-    expect(productIdsOf(null)).toEqual([]);
-  });
+const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
-  it("drops that product's entry, or every entry when the event is unreadable", () => {
+describe("invalidation by declared events", () => {
+  const rules = new Map([
+    ["products.product.updated", [{ operationId: "getThing", key: ["subject"] }]],
+    ["products.review.scored", [{ operationId: "listThings", key: ["data", "productId"] }]],
+  ]);
+
+  it("drops the resource whose key the event carries where the declaration says", () => {
     const cache = new ResponseCache();
     cache.enable();
     const entry = { headers: {}, body: Buffer.from("{}"), etag: undefined };
-    cache.store(cache.begin(P), entry);
-    cache.store(cache.begin(Q), entry);
-    invalidateFor(cache, { data: new TextEncoder().encode(JSON.stringify({ subject: P })) }, log);
-    expect(cache.get(P)).toBeUndefined();
-    expect(cache.get(Q)).toBeDefined();
-    invalidateFor(cache, { data: new TextEncoder().encode("not json") }, log);
+    for (const id of [P, Q]) {
+      cache.store(cache.begin(resourceOf("getThing", id), `g${id}`), entry);
+      cache.store(cache.begin(resourceOf("listThings", id), `l${id}`), entry);
+    }
+    invalidateFor(
+      cache,
+      rules,
+      { subject: "products.product.updated", data: encode({ subject: P }) },
+      log,
+    );
+    expect(cache.get(`g${P}`)).toBeUndefined();
+    expect(cache.get(`l${P}`)).toBeDefined();
+    invalidateFor(
+      cache,
+      rules,
+      { subject: "products.review.scored", data: encode({ subject: "r", data: { productId: Q } }) },
+      log,
+    );
+    expect(cache.get(`l${Q}`)).toBeUndefined();
+    expect(cache.get(`g${Q}`)).toBeDefined();
+    // A subject no cache declared changes nothing.
+    invalidateFor(cache, rules, { subject: "users.user.registered", data: encode({}) }, log);
+    expect(cache.size).toBe(2);
+  });
+
+  it("flushes everything when a declared event is unreadable or lacks its key", () => {
+    const cache = new ResponseCache();
+    cache.enable();
+    const entry = { headers: {}, body: Buffer.from("{}"), etag: undefined };
+    cache.store(cache.begin("a", "a"), entry);
+    invalidateFor(cache, rules, { subject: "products.product.updated", data: encode({}) }, log);
+    expect(cache.size).toBe(0);
+    cache.store(cache.begin("a", "a"), entry);
+    invalidateFor(
+      cache,
+      rules,
+      { subject: "products.product.updated", data: new TextEncoder().encode("not json") },
+      log,
+    );
     expect(cache.size).toBe(0);
   });
 });

@@ -1,8 +1,12 @@
 import { describe, expect, it } from "@jest/globals";
 import express from "express";
-import { localOperations } from "../../src/local-routes.js";
-import { queryTokenFor } from "../../src/query-token.js";
-import { compileRouteTable, contractServices, LOCAL_SERVICE } from "../../src/routes.js";
+import {
+  compileOperationTable,
+  contractServices,
+  LOCAL_SERVICE,
+} from "../../src/operations/table.js";
+import { localOperations } from "../../src/pipeline/local-operations.js";
+import { queryTokenFor } from "../../src/pipeline/query-token.js";
 
 const contract = {
   paths: {
@@ -14,7 +18,7 @@ const contract = {
 describe("the gateway's own operations", () => {
   it("need no upstream URL and are routed locally", () => {
     expect(contractServices(contract)).toEqual(["products"]);
-    const routes = compileRouteTable(contract, { products: "http://127.0.0.1:8082" });
+    const routes = compileOperationTable(contract, { products: "http://127.0.0.1:8082" });
     expect(routes.lookup("GET", "/events")).toMatchObject({
       service: LOCAL_SERVICE,
       upstreams: [],
@@ -22,7 +26,7 @@ describe("the gateway's own operations", () => {
   });
 
   it("must each have a handler, and every handler an operation (checked at start)", () => {
-    const routes = compileRouteTable(contract, { products: "http://127.0.0.1:8082" });
+    const routes = compileOperationTable(contract, { products: "http://127.0.0.1:8082" });
     const handler: express.RequestHandler = (_req, res) => {
       res.end();
     };

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@jest/globals";
-import { compileOperationMatcher, compileTemplate } from "../../src/operation-matcher.js";
-import { compileRouteTable } from "../../src/routes.js";
+import { compileOperationMatcher, compileTemplate } from "../../src/operations/matcher.js";
+import { compileOperationTable } from "../../src/operations/table.js";
 
 const op = (operationId: string) => ({ operationId, "x-portico-service": "products" });
-const routes = compileRouteTable(
+const routes = compileOperationTable(
   {
     openapi: "3.1.0",
     info: { title: "t", version: "1" },
@@ -17,7 +17,7 @@ const routes = compileRouteTable(
   },
   { products: "http://127.0.0.1:1" },
 );
-const match = compileOperationMatcher(routes);
+const match = compileOperationMatcher(routes.operations);
 
 describe("compileOperationMatcher", () => {
   it("finds the operation by method and path, with its path parameters", () => {

@@ -5,7 +5,7 @@ import {
   noInstanceProblem,
   UpstreamTimeoutError,
   upstreamProblem,
-} from "../../src/proxy.js";
+} from "../../src/upstreams/proxy.js";
 
 const withCode = (code: string) =>
   Object.assign(new Error(`connect ${code} 10.0.0.7:8082`), { code });

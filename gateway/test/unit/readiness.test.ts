@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
-import { resolveUnder } from "../../src/probe.js";
-import { instanceReports, upstreamCheck } from "../../src/readiness.js";
-import { UpstreamPool } from "../../src/upstream-pool.js";
+import { resolveUnder } from "../../src/upstreams/probe.js";
+import { instanceReports, upstreamCheck } from "../../src/upstreams/readiness.js";
+import { UpstreamPool } from "../../src/upstreams/upstream-pool.js";
 
 describe("resolveUnder", () => {
   it.each([

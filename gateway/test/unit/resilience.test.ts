@@ -1,7 +1,8 @@
 import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "@jest/globals";
 import { loadContract } from "@portico/contracts";
-import { UpstreamTimeoutError } from "../../src/proxy.js";
+import { compileOperationTable } from "../../src/operations/table.js";
+import { UpstreamTimeoutError } from "../../src/upstreams/proxy.js";
 import {
   BrokenCircuitError,
   breakerOpenProblem,
@@ -11,10 +12,9 @@ import {
   isRetryable,
   NoInstanceError,
   operationTimeoutOf,
-  operationTimeouts,
   resilienceSettings,
   UpstreamStatusError,
-} from "../../src/resilience.js";
+} from "../../src/upstreams/resilience.js";
 
 const withCode = (code: string) => Object.assign(new Error(code), { code });
 const answered = (status: number) =>
@@ -149,19 +149,19 @@ describe("breakerOpenProblem", () => {
   });
 });
 
-describe("operationTimeouts", () => {
+describe("operation timeouts", () => {
   const contractWith = (value: unknown) => ({
     paths: {
-      "/slow": { get: { operationId: "getSlow", "x-portico-timeout-ms": value } },
-      "/fast": { get: { operationId: "getFast" } },
+      "/slow": {
+        get: { operationId: "getSlow", "x-portico-service": "s", "x-portico-timeout-ms": value },
+      },
+      "/fast": { get: { operationId: "getFast", "x-portico-service": "s" } },
     },
   });
+  const upstreams = { s: "http://127.0.0.1:1" };
 
   it("reads x-portico-timeout-ms per operationId", () => {
-    const timeouts = operationTimeouts(contractWith(30_000));
-
-    expect([...timeouts]).toEqual([["getSlow", 30_000]]);
-    const timeoutOf = operationTimeoutOf(timeouts);
+    const timeoutOf = operationTimeoutOf(compileOperationTable(contractWith(30_000), upstreams));
     const req = (operationId: string) =>
       ({ openapi: { schema: { operationId } } }) as unknown as IncomingMessage;
     expect(timeoutOf(req("getSlow"))).toBe(30_000);
@@ -169,13 +169,19 @@ describe("operationTimeouts", () => {
   });
 
   it.each([0, -5, 1.5, "100"])("refuses %p, naming the operation", (value) => {
-    expect(() => operationTimeouts(contractWith(value))).toThrow(
-      "getSlow: x-portico-timeout-ms must be a positive integer (ms)",
+    expect(() => compileOperationTable(contractWith(value), upstreams)).toThrow(
+      /getSlow: x-portico-timeout-ms is invalid/,
     );
   });
 
   it("gives the dead-letter replay of the public contract its own timeout", () => {
-    expect(operationTimeouts(loadContract("public")).get("replayDeadLetter")).toBe(25_000);
+    const table = compileOperationTable(loadContract("public"), {
+      users: "http://127.0.0.1:1",
+      products: "http://127.0.0.1:2",
+      notifications: "http://127.0.0.1:3",
+      ml: "http://127.0.0.1:4",
+    });
+    expect(table.byId("replayDeadLetter")?.timeoutMs).toBe(25_000);
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-import { heartbeatEvent, lastEventSequence, notificationEvent } from "../../src/events-stream.js";
-import { formatEvent, formatRetry } from "../../src/sse.js";
+import { feedEvent, heartbeatEvent, lastEventPositions } from "../../src/events/events-stream.js";
+import { formatEvent, formatRetry } from "../../src/events/sse.js";
 
 /** What a conforming SSE parser reads from `text`. */
 function parse(text: string): { events: EventSourceMessage[]; retry: number | undefined } {
@@ -37,7 +37,8 @@ describe("the SSE wire format", () => {
   });
 
   it("keeps line breaks inside the data on one line (JSON escapes them)", () => {
-    const { events } = parse(notificationEvent({ sequence: 7, userId: "u", notification }));
+    const item = { sequence: 7, recipient: "u", event: "notification", data: notification };
+    const { events } = parse(feedEvent(item, [7]));
     expect(events).toEqual([
       { event: "notification", id: "7", data: JSON.stringify(notification) },
     ]);
@@ -59,11 +60,20 @@ describe("the SSE wire format", () => {
     ]);
   });
 
-  it("reads Last-Event-ID as a sequence number, ignoring anything else", () => {
-    expect(lastEventSequence("42")).toBe(42);
-    expect(lastEventSequence(["7", "8"])).toBe(7);
+  it("reads Last-Event-ID as one position per feeding stream, ignoring anything else", () => {
+    expect(lastEventPositions("42", 1)).toEqual([42]);
+    expect(lastEventPositions(["7", "8"], 1)).toEqual([7]);
+    expect(lastEventPositions("42.7", 2)).toEqual([42, 7]);
     for (const value of [undefined, "", "-1", "4.2", "abc", "12345678901234567"]) {
-      expect(lastEventSequence(value)).toBeUndefined();
+      expect(lastEventPositions(value, 1)).toBeUndefined();
     }
+    expect(lastEventPositions("42", 2)).toBeUndefined();
+  });
+
+  it("gives each event the caller's position in every stream", () => {
+    const item = { sequence: 9, recipient: "u", event: "thing", data: { a: 1 } };
+    expect(parse(feedEvent(item, [3, 9])).events).toEqual([
+      { event: "thing", id: "3.9", data: '{"a":1}' },
+    ]);
   });
 });

@@ -1,11 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { loadContract } from "@portico/contracts";
-import {
-  compileRouteTable,
-  contractServices,
-  parseUpstreamList,
-  upstreamEnvVar,
-} from "../../src/routes.js";
+import { compileOperationTable, contractServices } from "../../src/operations/table.js";
+import { parseUpstreamList, upstreamEnvVar } from "../../src/operations/upstream-list.js";
 
 const UPSTREAMS = {
   users: "http://127.0.0.1:8081",
@@ -45,8 +41,8 @@ describe("contractServices", () => {
   });
 });
 
-describe("compileRouteTable", () => {
-  const table = compileRouteTable(loadContract("public"), UPSTREAMS);
+describe("compileOperationTable", () => {
+  const table = compileOperationTable(loadContract("public"), UPSTREAMS);
 
   it("has one route per operation of the public contract", () => {
     const paths = loadContract("public").paths as Record<string, Record<string, unknown>>;
@@ -56,8 +52,8 @@ describe("compileRouteTable", () => {
       ),
     );
 
-    expect(table.routes).toHaveLength(operations.length);
-    expect(new Set(table.routes.map((r) => r.operationId)).size).toBe(operations.length);
+    expect(table.operations).toHaveLength(operations.length);
+    expect(new Set(table.operations.map((r) => r.operationId)).size).toBe(operations.length);
   });
 
   it.each([
@@ -82,7 +78,7 @@ describe("compileRouteTable", () => {
   });
 
   it("does not treat path-item parameters as an operation", () => {
-    expect(table.routes.some((r) => r.method === "PARAMETERS")).toBe(false);
+    expect(table.operations.some((r) => r.method === "PARAMETERS")).toBe(false);
   });
 
   it("lists each service's upstream", () => {
@@ -90,7 +86,7 @@ describe("compileRouteTable", () => {
   });
 
   it("keeps every instance of a comma-separated upstream list, in order", () => {
-    const replicated = compileRouteTable(loadContract("public"), {
+    const replicated = compileOperationTable(loadContract("public"), {
       ...UPSTREAMS,
       products: "http://127.0.0.1:8082, http://127.0.0.1:8182",
     });
@@ -105,20 +101,20 @@ describe("compileRouteTable", () => {
   it("throws naming the variable of a service without an upstream URL", () => {
     const { products: _omitted, ...withoutProducts } = UPSTREAMS;
 
-    expect(() => compileRouteTable(loadContract("public"), withoutProducts)).toThrow(
+    expect(() => compileOperationTable(loadContract("public"), withoutProducts)).toThrow(
       /PRODUCTS_URL must be the http\(s\) URL of service products/,
     );
   });
 
   it("throws for an upstream URL that is not http(s)", () => {
     expect(() =>
-      compileRouteTable(loadContract("public"), { ...UPSTREAMS, users: "ftp://users" }),
+      compileOperationTable(loadContract("public"), { ...UPSTREAMS, users: "ftp://users" }),
     ).toThrow(/USERS_URL/);
   });
 
   it("throws naming the variable when one instance of a list is not http(s)", () => {
     expect(() =>
-      compileRouteTable(loadContract("public"), {
+      compileOperationTable(loadContract("public"), {
         ...UPSTREAMS,
         users: "http://users-1:8081,users-2:8081",
       }),
@@ -132,7 +128,7 @@ describe("compileRouteTable", () => {
       },
     });
 
-    const route = compileRouteTable(contract, { ml: "http://ml:8084" }).lookup(
+    const route = compileOperationTable(contract, { ml: "http://ml:8084" }).lookup(
       "POST",
       "/predictions",
     );

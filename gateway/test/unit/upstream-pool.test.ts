@@ -1,5 +1,9 @@
 import { describe, expect, it } from "@jest/globals";
-import { type StateChange, type UpstreamInstance, UpstreamPool } from "../../src/upstream-pool.js";
+import {
+  type StateChange,
+  type UpstreamInstance,
+  UpstreamPool,
+} from "../../src/upstreams/upstream-pool.js";
 
 const URLS = ["http://p1:8082", "http://p2:8082", "http://p3:8082"].map((u) => new URL(u));
 

@@ -6,7 +6,7 @@ import * as OpenApiValidator from "express-openapi-validator";
 import {
   compiledValidatorRoutes,
   compileValidatorRoutesOnce,
-} from "../../src/validator-route-cache.js";
+} from "../../src/pipeline/validator-route-cache.js";
 
 /** path-to-regexp as express-openapi-validator resolves it. */
 const require = createRequire(import.meta.url);
