@@ -19,6 +19,7 @@ import { benchGatewayCost } from "./gateway-cost.js";
 import { benchKitCost } from "./kit-cost.js";
 import { profileKit } from "./kit-profile.js";
 import { describeMachine } from "./machine.js";
+import { benchMemoryBreakdown } from "./memory-breakdown.js";
 import { benchMl } from "./ml.js";
 import { profileGateway } from "./profile.js";
 import { benchRealSystem } from "./real-system.js";
@@ -26,7 +27,7 @@ import { type BenchResults, renderReport, spliceReport } from "./report.js";
 import type { RunSettings } from "./runner.js";
 import { benchStartup } from "./startup.js";
 
-const SECTIONS = ["a", "b", "c", "d", "e", "f", "kit", "kit-profile", "profile"] as const;
+const SECTIONS = ["a", "b", "c", "d", "e", "f", "kit", "kit-profile", "memory", "profile"] as const;
 
 function say(line: string): void {
   process.stdout.write(`bench | ${line}\n`);
@@ -78,6 +79,7 @@ if (wants("b", "c", "d", "f")) results.realSystem = await benchRealSystem(settin
 if (wants("e")) results.startup = await benchStartup(say);
 if (wants("kit")) results.kitCost = await benchKitCost(settings);
 if (wants("kit-profile")) results.kitProfile = await profileKit(settings);
+if (wants("memory")) results.memoryBreakdown = await benchMemoryBreakdown(settings);
 if (wants("profile")) results.profile = await profileGateway(settings);
 results.seconds = (performance.now() - begin) / 1000;
 

@@ -8,6 +8,7 @@ import type { KitCostResult } from "./kit-cost.js";
 import type { KitProfileResult } from "./kit-profile.js";
 import type { LoadResult } from "./load.js";
 import type { MachineInfo } from "./machine.js";
+import type { MemoryBreakdownResult } from "./memory-breakdown.js";
 import type { ProfileSummary } from "./profile.js";
 import type { RealSystemResult } from "./real-system.js";
 import type { FixedRateResult, RunSettings } from "./runner.js";
@@ -26,6 +27,7 @@ export interface BenchResults {
   startup?: StartupResult;
   kitCost?: KitCostResult;
   kitProfile?: KitProfileResult;
+  memoryBreakdown?: MemoryBreakdownResult;
   profile?: ProfileSummary & { requestsPerSecond: number };
   /** Seconds the whole run took. */
   seconds: number;
@@ -147,6 +149,27 @@ function kitProfileSection(p: KitProfileResult): string[] {
   ];
 }
 
+/** The memory section: what each idle service's resident memory is made of. */
+function memorySection(m: MemoryBreakdownResult): string[] {
+  const mb = (bytes: number) => (bytes / MIB).toFixed(1);
+  return [
+    "## What an idle service's memory is made of",
+    "",
+    "Each TypeScript service 2 s after it was ready, before any request: `VmRSS` and its split from `/proc/<pid>/status` (file-backed pages are mostly the `node` binary, shared between the processes but counted in each), then a heap snapshot (`--heapsnapshot-signal`): its live size, and the code each origin keeps in the heap (module source text, which V8 keeps for lazy compilation, plus bytecode).",
+    "",
+    "| process | resident MiB | anonymous | file-backed | heap live MiB | code in the heap by origin, MiB (largest 8) |",
+    "| --- | ---: | ---: | ---: | ---: | --- |",
+    ...m.processes.map(
+      (p) =>
+        `| ${p.name} | ${mb(p.resident)} | ${mb(p.anonymous)} | ${mb(p.fileBacked)} | ${mb(p.heapLive)} | ${p.codeByOrigin
+          .slice(0, 8)
+          .map((c) => `${c.origin} ${mb(c.bytes)}`)
+          .join(", ")} (all: ${mb(p.codeByOrigin.reduce((sum, c) => sum + c.bytes, 0))}) |`,
+    ),
+    "",
+  ];
+}
+
 /** The generated part of docs/benchmarks.md, markers included. */
 export function renderReport(results: BenchResults): string {
   const { machine, settings } = results;
@@ -234,6 +257,7 @@ export function renderReport(results: BenchResults): string {
 
   if (k) lines.push(...kitSection(k));
   if (results.kitProfile) lines.push(...kitProfileSection(results.kitProfile));
+  if (results.memoryBreakdown) lines.push(...memorySection(results.memoryBreakdown));
   if (a) {
     const t = a.throughput;
     lines.push(
