@@ -161,6 +161,33 @@ async function listMirror(dir: string, prefix = ""): Promise<string[]> {
   return files;
 }
 
+/**
+ * The workspace folders a root `package.json` names: each pattern as npm reads it, a `*` segment
+ * standing for every subfolder (`services/*`), kept only when it holds a `package.json`.
+ */
+async function expandWorkspaces(repoRoot: string, patterns: readonly string[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const pattern of patterns) {
+    let dirs = [""];
+    for (const segment of pattern.split("/")) {
+      if (segment !== "*") {
+        dirs = dirs.map((dir) => (dir ? `${dir}/${segment}` : segment));
+        continue;
+      }
+      const next: string[] = [];
+      for (const dir of dirs) {
+        const entries = await readdir(join(repoRoot, dir), { withFileTypes: true }).catch(() => []);
+        for (const entry of entries) {
+          if (entry.isDirectory() && !entry.name.startsWith(".")) next.push(`${dir}/${entry.name}`);
+        }
+      }
+      dirs = next.sort();
+    }
+    for (const dir of dirs) if (existsSync(join(repoRoot, dir, "package.json"))) found.push(dir);
+  }
+  return [...new Set(found)];
+}
+
 /** Options of {@link transpileWorkspaces}. */
 export interface TranspileOptions {
   /** The repository whose workspaces (root `package.json` `workspaces`) are mirrored. */
@@ -190,7 +217,9 @@ export async function transpileWorkspaces(options: TranspileOptions): Promise<Mi
   const manifest = JSON.parse(await readFile(join(repoRoot, "package.json"), "utf8")) as {
     workspaces?: string[];
   };
-  const workspaces = (manifest.workspaces ?? []).filter((ws) => !SKIPPED_WORKSPACES.has(ws));
+  const workspaces = (await expandWorkspaces(repoRoot, manifest.workspaces ?? [])).filter(
+    (ws) => !SKIPPED_WORKSPACES.has(ws),
+  );
 
   const files: WorkspaceFiles = { sources: [], others: [] };
   for (const workspace of workspaces) await collect(repoRoot, workspace, files);
