@@ -5,7 +5,11 @@
  *   at least 500 requests per second through the service alone);
  * - directly to a second instance started here with two uvicorn workers (`WEB_CONCURRENCY=2`), to
  *   compare one worker with two on this machine (HTTP only: it is given no NATS);
- * - through the gateway (validation, auth and the proxy hop on top).
+ * - through the gateway (validation, auth and the proxy hop on top);
+ * - directly, the longest texts the contract allows (issue 9, finding 1): 5,000 characters of prose
+ *   against 5,000 emoji, the costliest text per character (each emoji becomes a description of up
+ *   to six words for VADER); the emoji text took about 10 s before the service scored in linear
+ *   time, in worker processes.
  * A hook run on the benchmark's running system after the other sections (see real-system.ts).
  */
 import { getFreePort } from "../infra/ports.js";
@@ -27,13 +31,37 @@ export const REVIEW_500 = (() => {
   return text;
 })();
 
-/** `POST /ml/sentiment` with the 500-character text at `baseUrl`, as `token`'s user. */
-function sentimentTarget(baseUrl: string, token: string): LoadTarget {
+/** The longest text the contract allows (`SentimentText.maxLength`), in code points. */
+export const MAX_TEXT_LENGTH = 5000;
+
+/** 5,000 characters of prose: the review above, repeated. */
+export const PROSE_5000 = REVIEW_500.repeat(MAX_TEXT_LENGTH / REVIEW_500.length);
+
+/**
+ * 5,000 emoji whose descriptions hold lexicon words (`😹` → "cat face with tears of joy"), in a
+ * fixed pseudo-random order (the Park–Miller "minimal standard" generator), so that no run of them repeats and
+ * nothing the scorer remembers within a text makes it cheaper: the worst-case input.
+ */
+export const WORST_CASE_EMOJI_5000 = (() => {
+  const heavy = [..."😂😦🥰😸🤣😀😢💔🈶😻🤭😹"];
+  let state = 7;
+  let text = "";
+  for (let i = 0; i < MAX_TEXT_LENGTH; i++) {
+    state = (state * 48_271) % 2_147_483_647;
+    text += heavy[state % heavy.length];
+  }
+  if ([...text].length !== MAX_TEXT_LENGTH)
+    throw new Error("the worst-case text must be 5,000 emoji");
+  return text;
+})();
+
+/** `POST /ml/sentiment` with `text` (default: the 500-character review) at `baseUrl`, as `token`'s user. */
+function sentimentTarget(baseUrl: string, token: string, text = REVIEW_500): LoadTarget {
   return {
     url: `${baseUrl}/ml/sentiment`,
     method: "POST",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify({ text: REVIEW_500 }),
+    body: JSON.stringify({ text }),
   };
 }
 
@@ -110,6 +138,20 @@ export async function benchMl(context: SystemBenchContext): Promise<ExtraRow[]> 
     rows.push({
       label: "POST /ml/sentiment direct, 2 uvicorn workers",
       note: `not measured: ${(error as Error).message}`,
+    });
+  }
+
+  for (const [label, text] of [
+    ["5,000 characters of prose", PROSE_5000],
+    ["5,000 emoji (worst case)", WORST_CASE_EMOJI_5000],
+  ] as const) {
+    rows.push({
+      label: `POST /ml/sentiment, ${label}, direct to ml (1 uvicorn worker)`,
+      result: await measure(
+        settings,
+        `(ml) POST /ml/sentiment direct, ${label}`,
+        sentimentTarget(ml, user.token, text),
+      ),
     });
   }
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.api.deps import install_scoring_problems
 from app.api.main import api_router, health_router
 from app.core.config import Settings, load_settings
 from app.core.logging import AccessLogMiddleware, configure_logging
@@ -16,12 +17,13 @@ from app.core.problems import install_problem_handlers
 from app.core.request_id import RequestIdMiddleware
 from app.core.security import JwksKeys, TokenVerifier
 from app.events.bus import Bus
+from app.sentiment.pool import ScoringPool
 from app.sentiment.vader import VaderModel
 
 
 def build_app(
     *,
-    model: VaderModel,
+    scoring: ScoringPool,
     token_verifier: TokenVerifier,
     bus: Bus | None = None,
 ) -> FastAPI:
@@ -32,6 +34,7 @@ def build_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await scoring.start()
         if bus is not None:
             bus.start()
         try:
@@ -41,12 +44,13 @@ def build_app(
                 await bus.close()
 
     app = FastAPI(lifespan=lifespan, docs_url="/docs", redoc_url=None)
-    app.state.model = model
+    app.state.scoring = scoring
     app.state.token_verifier = token_verifier
     app.state.readiness = {"nats": bus.ready} if bus is not None else {}
     app.include_router(health_router)
     app.include_router(api_router)
     install_problem_handlers(app)
+    install_scoring_problems(app)
     app.openapi = lambda: served_openapi(app)  # type: ignore[method-assign]
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
@@ -61,12 +65,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """
     settings = settings or load_settings()
     configure_logging(settings.LOG_LEVEL)
-    model = VaderModel()
+    scoring = ScoringPool(
+        VaderModel(), workers=settings.SCORING_WORKERS, budget_ms=settings.SCORING_BUDGET_MS
+    )
     keys = JwksKeys(str(settings.JWKS_URL))
     return build_app(
-        model=model,
+        scoring=scoring,
         token_verifier=TokenVerifier(
             keys.key, issuer=settings.JWT_ISSUER, audience=settings.JWT_AUDIENCE
         ),
-        bus=Bus(settings.nats_servers, model, replicas=settings.NATS_STREAM_REPLICAS),
+        bus=Bus(settings.nats_servers, scoring, replicas=settings.NATS_STREAM_REPLICAS),
     )

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from app.core.security import TokenVerifier
 from app.main import build_app
+from app.sentiment.pool import ScoringPool
 from app.sentiment.vader import VaderModel
 from tests.support.servers import nats_server
 from tests.support.tokens import AUDIENCE, ISSUER, TestIssuer
@@ -21,16 +22,22 @@ def model() -> VaderModel:
 
 
 @pytest.fixture(scope="session")
+def scoring_pool(model: VaderModel) -> ScoringPool:
+    """Scores in one worker process, as the service does (started on first use)."""
+    return ScoringPool(model, workers=1, budget_ms=10_000)
+
+
+@pytest.fixture(scope="session")
 def issuer() -> TestIssuer:
     """Signs access tokens the app accepts."""
     return TestIssuer()
 
 
 @pytest.fixture(scope="session")
-def app(model: VaderModel, issuer: TestIssuer) -> FastAPI:
+def app(scoring_pool: ScoringPool, issuer: TestIssuer) -> FastAPI:
     """The app with the test issuer's keys and no bus."""
     verifier = TokenVerifier(issuer.key, issuer=ISSUER, audience=AUDIENCE)
-    return build_app(model=model, token_verifier=verifier)
+    return build_app(scoring=scoring_pool, token_verifier=verifier)
 
 
 @pytest.fixture(scope="session")

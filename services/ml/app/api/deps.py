@@ -1,23 +1,44 @@
-"""Dependencies the routes share: the model, and the rule that operations take no query
-parameters the contract does not declare (none of this service's operations declares any)."""
+"""Dependencies the routes share: the scoring pool, the rule that operations take no query
+parameters the contract does not declare (none of this service's operations declares any), and
+the Problem for a text over the scoring budget."""
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 
-from app.core.problems import HttpProblem
+from app.core.problems import HttpProblem, problem_response
 from app.models.generated import FieldError, Location
-from app.sentiment.vader import VaderModel
+from app.sentiment.pool import ScoringPool, ScoringTimeout
 
 
-def get_model(request: Request) -> VaderModel:
-    """The model loaded at start-up."""
-    model: VaderModel = request.app.state.model
-    return model
+def get_scoring(request: Request) -> ScoringPool:
+    """The scoring pool started with the app."""
+    scoring: ScoringPool = request.app.state.scoring
+    return scoring
 
 
-ModelDep = Annotated[VaderModel, Depends(get_model)]
-"""A route parameter receiving the model."""
+ScoringDep = Annotated[ScoringPool, Depends(get_scoring)]
+"""A route parameter receiving the scoring pool."""
+
+RETRY_AFTER_SECONDS = 1
+"""``Retry-After`` of the 503 for a text over the scoring budget: only load makes a text that
+long to score (the worst text the contract allows takes well under the budget)."""
+
+
+async def _on_scoring_timeout(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ScoringTimeout)
+    problem = HttpProblem(
+        503,
+        f"Scoring the text took longer than {exc.budget_ms} ms; try again later.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+    return problem_response(problem, request)
+
+
+def install_scoring_problems(app: FastAPI) -> None:
+    """Answers a text over the scoring budget with a 503 Problem and ``Retry-After``."""
+    app.add_exception_handler(ScoringTimeout, _on_scoring_timeout)
 
 
 def reject_query_parameters(request: Request) -> None:

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     """Copies of the ``ML`` stream on a NATS cluster (3 on a 3-node cluster)."""
     WEB_CONCURRENCY: Annotated[int, Field(ge=1, le=32)] = 1
     """uvicorn worker processes; each also runs a consumer instance (they share the durable)."""
+    SCORING_WORKERS: Annotated[int, Field(ge=1, le=32)] = 2
+    """Worker processes that score texts, per uvicorn worker (the event loop never scores)."""
+    SCORING_BUDGET_MS: Annotated[int, Field(ge=1, le=60_000)] = 2000
+    """Longest one text may take to score; beyond it the worker is stopped and the request
+    answered 503 (the worst text the contract allows takes well under 100 ms of CPU)."""
 
     @property
     def nats_servers(self) -> list[str]:

@@ -13,7 +13,7 @@ from nats.aio.client import Client as NatsClient
 
 from app.events.jetstream import ConsumerPolicy, RunningConsumer
 from app.events.review_scoring import start_review_scoring
-from app.sentiment.vader import VaderModel
+from app.sentiment.pool import Scorer
 
 RETRY_SECONDS: Final = 1.0
 log = logging.getLogger("ml.nats")
@@ -39,13 +39,13 @@ class Bus:
     def __init__(
         self,
         servers: list[str],
-        model: VaderModel,
+        scoring: Scorer,
         *,
         replicas: int = 1,
         policy: ConsumerPolicy | None = None,
     ) -> None:
         self._servers = servers
-        self._model = model
+        self._scoring = scoring
         self._replicas = replicas
         self._policy = policy
         self._nc: NatsClient | None = None
@@ -76,7 +76,7 @@ class Bus:
         while self._consumer is None:
             try:
                 self._consumer = await start_review_scoring(
-                    self._nc, self._model, replicas=self._replicas, policy=self._policy
+                    self._nc, self._scoring, replicas=self._replicas, policy=self._policy
                 )
             except Exception:
                 log.exception("review consumer not started; retrying")

@@ -27,7 +27,8 @@ from app.events.jetstream import (
     ensure_stream,
     publish_envelope,
 )
-from app.sentiment.vader import VaderModel
+from app.models.generated import SentimentResult
+from app.sentiment.pool import Scorer
 
 SOURCE: Final = "ml"
 """The envelope ``source`` of the events this service publishes."""
@@ -39,15 +40,15 @@ DURABLE: Final = "ml-review-scoring"
 log = logging.getLogger("ml.review-scoring")
 
 
-def review_scored(model: VaderModel, created: dict[str, Any]) -> dict[str, Any]:
-    """The ``ml.review.scored`` envelope for a (valid) ``products.review.created`` envelope:
-    always the same id and data for the same input (only ``occurredAt`` differs).
+def review_scored(created: dict[str, Any], result: SentimentResult) -> dict[str, Any]:
+    """The ``ml.review.scored`` envelope for a (valid) ``products.review.created`` envelope and
+    its text's ``result``: always the same id and data for the same input (only ``occurredAt``
+    differs).
 
     Raises:
         InvalidEventError: when the result breaks the contract (a bug: nothing is published).
     """
     review = created["data"]
-    result = model.score(review["text"])
     envelope = new_envelope(
         derived_uuid7(created["id"], REVIEW_SCORED),
         REVIEW_SCORED,
@@ -66,15 +67,16 @@ def review_scored(model: VaderModel, created: dict[str, Any]) -> dict[str, Any]:
 
 
 async def score_review(
-    js: JetStreamContext, model: VaderModel, created: dict[str, Any], delivery: Delivery
+    js: JetStreamContext, scoring: Scorer, created: dict[str, Any], delivery: Delivery
 ) -> None:
     """Scores one review and publishes the result; returns once JetStream stored it (or had it
     already).
 
     Raises:
         nats.errors.Error: when the publish is not acknowledged (the event is redelivered).
+        ScoringTimeout: when the text took longer than the scoring budget (redelivered too).
     """
-    scored = review_scored(model, created)
+    scored = review_scored(created, await scoring.score(created["data"]["text"]))
     stored = await publish_envelope(
         js, scored, request_id=delivery.request_id, traceparent=delivery.traceparent
     )
@@ -91,7 +93,7 @@ async def score_review(
 
 async def start_review_scoring(
     nc: NatsClient,
-    model: VaderModel,
+    scoring: Scorer,
     *,
     replicas: int = 1,
     policy: ConsumerPolicy | None = None,
@@ -103,6 +105,6 @@ async def start_review_scoring(
     await ensure_stream(js, stream("ml"), replicas=replicas)
 
     async def handle(created: dict[str, Any], delivery: Delivery) -> None:
-        await score_review(js, model, created, delivery)
+        await score_review(js, scoring, created, delivery)
 
     return await consume_events(nc, consumer(DURABLE), handle, log=log, policy=policy)

@@ -20,7 +20,9 @@ from app.events.contract import new_envelope, validate_event
 from app.events.ids import derived_uuid7
 from app.events.jetstream import ConsumerPolicy, RunningConsumer
 from app.events.review_scoring import DURABLE, start_review_scoring
-from app.sentiment.vader import VaderModel
+from app.models.generated import SentimentResult
+from app.sentiment.pool import ScoringPool
+from tests.sentiment.test_analyzer import emoji_text
 
 FAST = ConsumerPolicy(backoff_seconds=(0.2,), max_deliver=2)
 
@@ -58,12 +60,12 @@ async def nc(nats_url: str) -> AsyncIterator[NatsClient]:
 
 @pytest.fixture
 async def scoring(
-    nc: NatsClient, model: VaderModel
+    nc: NatsClient, scoring_pool: ScoringPool
 ) -> AsyncIterator[Callable[[], Awaitable[RunningConsumer]]]:
     started: list[RunningConsumer] = []
 
     async def start() -> RunningConsumer:
-        running = await start_review_scoring(nc, model, policy=FAST)
+        running = await start_review_scoring(nc, scoring_pool, policy=FAST)
         started.append(running)
         return running
 
@@ -194,3 +196,44 @@ async def test_retries_a_failing_review_then_dead_letters_it(
     assert record["deliveries"] == FAST.max_deliver
     assert record["envelope"] == created
     assert record["error"]
+
+
+async def test_scores_the_costliest_review_once(
+    nc: NatsClient, scoring: Callable[[], Awaitable[RunningConsumer]]
+) -> None:
+    # The text that took ~10 s on the event loop and outlasted the ack wait (issue 9, finding 1).
+    await scoring()
+    created = review_created(emoji_text(5000))
+    await publish(nc, json.dumps(created).encode(), message_id=created["id"])
+
+    await stored(nc, "ML", 1)
+    info = await nc.jetstream().consumer_info("PRODUCTS", DURABLE)
+    assert (info.num_redelivered, info.num_ack_pending) == (0, 0)
+
+
+class SlowScorer:
+    """Takes ``seconds`` per text (without holding the event loop), then scores it."""
+
+    def __init__(self, pool: ScoringPool, seconds: float) -> None:
+        self.pool = pool
+        self.seconds = seconds
+
+    async def score(self, text: str) -> SentimentResult:
+        await asyncio.sleep(self.seconds)
+        return await self.pool.score(text)
+
+
+async def test_extends_the_ack_wait_while_it_scores(
+    nc: NatsClient, scoring_pool: ScoringPool
+) -> None:
+    # Scoring takes three ack waits: progress acknowledgements keep JetStream from redelivering.
+    policy = ConsumerPolicy(backoff_seconds=(0.3,), max_deliver=2)
+    running = await start_review_scoring(nc, SlowScorer(scoring_pool, 0.9), policy=policy)
+    try:
+        created = review_created()
+        await publish(nc, json.dumps(created).encode(), message_id=created["id"])
+        await stored(nc, "ML", 1)
+        info = await nc.jetstream().consumer_info("PRODUCTS", DURABLE)
+        assert (info.num_redelivered, info.num_ack_pending) == (0, 0)
+    finally:
+        await running.stop()

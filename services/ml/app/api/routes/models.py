@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from app.api.deps import ModelDep
+from app.api.deps import ScoringDep
 from app.api.responses import problem_responses
 from app.models.generated import ModelList
 
@@ -16,6 +16,6 @@ router = APIRouter(tags=["models"])
     response_model=ModelList,
     responses=problem_responses(400),
 )
-async def list_models(model: ModelDep) -> ModelList:
+async def list_models(scoring: ScoringDep) -> ModelList:
     """The models this service scores with, their versions and languages."""
-    return ModelList(items=[model.describe()])
+    return ModelList(items=[scoring.model.describe()])

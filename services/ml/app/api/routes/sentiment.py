@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
-from app.api.deps import ModelDep
+from app.api.deps import ScoringDep
 from app.api.responses import problem_responses
 from app.core.security import Principal, requirement_of
 from app.models.generated import (
@@ -26,11 +26,11 @@ router = APIRouter(tags=["sentiment"])
 )
 async def analyze_sentiment(
     body: SentimentRequest,
-    model: ModelDep,
+    scoring: ScoringDep,
     _caller: Annotated[Principal, requirement_of("analyzeSentiment")],
 ) -> SentimentResult:
     """Any signed-in user. The same text always gets the same scores."""
-    return model.score(body.text)
+    return await scoring.score(body.text)
 
 
 @router.post(
@@ -42,8 +42,8 @@ async def analyze_sentiment(
 )
 async def analyze_sentiment_batch(
     body: SentimentBatchRequest,
-    model: ModelDep,
+    scoring: ScoringDep,
     _caller: Annotated[Principal, requirement_of("analyzeSentimentBatch")],
 ) -> SentimentBatchResult:
     """Administrators only. One result per item, in the request's order."""
-    return SentimentBatchResult(results=[model.score(item.text) for item in body.items])
+    return SentimentBatchResult(results=await scoring.score_all([i.text for i in body.items]))

@@ -5,7 +5,7 @@ from fastapi import FastAPI
 
 from app.core.security import TokenVerifier
 from app.main import build_app
-from app.sentiment.vader import VaderModel
+from app.sentiment.pool import ScoringPool
 from tests.support.tokens import TestIssuer
 
 
@@ -14,9 +14,9 @@ async def test_healthz_answers_while_the_process_is_up(client: httpx.AsyncClient
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 
-def app_with_check(model: VaderModel, issuer: TestIssuer, healthy: bool) -> FastAPI:
+def app_with_check(scoring_pool: ScoringPool, issuer: TestIssuer, healthy: bool) -> FastAPI:
     app = build_app(
-        model=model,
+        scoring=scoring_pool,
         token_verifier=TokenVerifier(issuer.key, issuer="portico", audience="portico-api"),
     )
 
@@ -29,13 +29,13 @@ def app_with_check(model: VaderModel, issuer: TestIssuer, healthy: bool) -> Fast
 
 
 async def test_readyz_names_each_failing_check_with_503(
-    model: VaderModel, issuer: TestIssuer
+    scoring_pool: ScoringPool, issuer: TestIssuer
 ) -> None:
     for healthy, status, body in [
         (True, 200, {"status": "ready", "checks": {"nats": "ok"}}),
         (False, 503, {"status": "not ready", "checks": {"nats": "not connected"}}),
     ]:
-        transport = httpx.ASGITransport(app=app_with_check(model, issuer, healthy))
+        transport = httpx.ASGITransport(app=app_with_check(scoring_pool, issuer, healthy))
         async with httpx.AsyncClient(transport=transport, base_url="http://ml.test") as http:
             response = await http.get("/readyz")
         assert (response.status_code, response.json()) == (status, body)

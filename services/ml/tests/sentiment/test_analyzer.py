@@ -1,0 +1,114 @@
+"""The linear-time analyzer: the library's scores on generated texts, and work that grows with the
+text (counted in function calls, not timed) where the library's grows with its square."""
+
+import random
+import sys
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from app.sentiment.analyzer import LinearSentimentIntensityAnalyzer, but_check, describe_emoji
+
+REFERENCE = SentimentIntensityAnalyzer()
+LINEAR = LinearSentimentIntensityAnalyzer()
+
+# Words every rule of VADER reacts to: lexicon words, boosters, negations, idioms, "but", "kind
+# of", "least", emoticons, capitals, punctuation emphasis, emoji (with lexicon words in their
+# descriptions, and one whose description is an idiom's word).
+_TRICKY_GROUPS = (
+    "good bad great horrible funny smart love hate lol sux ok",
+    "GOOD BAD GREAT VERY SMART FUNNY",
+    "very extremely so really kinda barely hardly sort kind of just enough",
+    "not no never nor isn't don't without doubt least at this uh-uh",
+    "but BUT the shit bomb bad ass yeah right kiss death to die for beating heart",
+    ":) :( :D <3 ! !! !!! ? ?? ... , .",
+    "😀 😂 😦 💘 💔 😢 👍 🈶 🙃",
+)
+TRICKY_WORDS = [word for group in _TRICKY_GROUPS for word in group.split()]
+SEPARATORS = [" ", " ", " ", "", ", ", "  ", "\n", "! "]
+
+
+@st.composite
+def tricky_texts(draw: st.DrawFn) -> str:
+    words = draw(st.lists(st.sampled_from(TRICKY_WORDS), max_size=30))
+    separators = draw(st.lists(st.sampled_from(SEPARATORS), min_size=len(words)))
+    return "".join(word + separator for word, separator in zip(words, separators, strict=False))
+
+
+@settings(max_examples=600, deadline=None)
+@given(tricky_texts())
+def test_scores_tricky_texts_as_the_library_does(text: str) -> None:
+    assert LINEAR.polarity_scores(text) == REFERENCE.polarity_scores(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=60))
+def test_scores_any_text_as_the_library_does(text: str) -> None:
+    assert LINEAR.polarity_scores(text) == REFERENCE.polarity_scores(text)
+
+
+def test_replaces_emoji_by_their_descriptions_as_the_library_does() -> None:
+    # A space before a description unless one precedes it, none after it: the library's quirk.
+    assert describe_emoji(" a😀b 💘 ", REFERENCE.emojis) == "a grinning faceb heart with arrow"
+    assert describe_emoji("😀😀", REFERENCE.emojis) == "grinning face grinning face"
+
+
+def test_halves_before_the_first_but_and_raises_after_it_at_the_first_equal_value() -> None:
+    # The library's list.index quirk: position 0 becomes 1.0, so the walk's 1.0 at position 1
+    # rescales position 0 again and position 1 keeps its value.
+    words = ["a", "b", "but", "c", "d"]
+    assert but_check(words, [2.0, 1.0, 0, 3.0, 3.0]) == [0.5, 1.0, 0, 4.5, 4.5]
+    assert but_check(words, [2.0, 1.0, 0, 3.0, 3.0]) == REFERENCE._but_check(
+        words, [2.0, 1.0, 0, 3.0, 3.0]
+    )
+    assert but_check(["no", "contrast"], [1.0, 2.0]) == [1.0, 2.0]
+
+
+def calls_made(score: Callable[[str], Any], text: str) -> int:
+    """Python and built-in function calls made while scoring ``text``: a measure of the work
+    that does not depend on the machine or its load."""
+    calls = 0
+
+    def count(_frame: FrameType, event: str, _arg: object) -> None:
+        nonlocal calls
+        if event in ("call", "c_call"):
+            calls += 1
+
+    sys.setprofile(count)
+    try:
+        score(text)
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+def emoji_text(length: int, seed: int = 7) -> str:
+    """``length`` emoji drawn from those whose descriptions hold lexicon words, in a random
+    order (so that repeated windows do not make it cheap)."""
+    heavy = ["😂", "😦", "🥰", "😸", "🤣", "😀", "😢", "💔", "🈶", "😻", "🤭", "😹"]
+    rng = random.Random(seed)  # noqa: S311  # test data, not secrets
+    return "".join(rng.choice(heavy) for _ in range(length))
+
+
+@pytest.mark.parametrize("prefix", ["", "but "])
+def test_work_grows_linearly_with_emoji(prefix: str) -> None:
+    short = calls_made(LINEAR.polarity_scores, prefix + emoji_text(400))
+    long = calls_made(LINEAR.polarity_scores, prefix + emoji_text(1600))
+    assert long <= 4.4 * short
+
+
+def test_the_library_s_work_grows_with_the_square_of_emoji() -> None:
+    # What the test above guards against: the measure sees the library's quadratic cost.
+    short = calls_made(REFERENCE.polarity_scores, emoji_text(80))
+    long = calls_made(REFERENCE.polarity_scores, emoji_text(320))
+    assert long >= 10 * short
+
+
+def test_scores_a_long_emoji_text_as_the_library_does() -> None:
+    text = "but " + emoji_text(600)
+    assert LINEAR.polarity_scores(text) == REFERENCE.polarity_scores(text)
