@@ -4,8 +4,9 @@
  * file has changed for `debounceMs`. Batches are delivered one at a time: changes made while a
  * batch is handled form the next one.
  *
- * chokidar (https://github.com/paulmillr/chokidar) rather than `fs.watch({ recursive: true })`,
- * whose Linux implementation arrived in Node 20 and missed events in new subfolders there.
+ * chokidar (https://github.com/paulmillr/chokidar, the watcher most Node tools use) rather than
+ * `fs.watch({ recursive: true })`, which Linux only gained in Node 20: chokidar copes with
+ * editors' atomic saves (write to a temporary file, rename) and folders created while watching.
  */
 import { relative, sep } from "node:path";
 import { watch } from "chokidar";
