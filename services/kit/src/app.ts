@@ -18,6 +18,7 @@ import {
   securityProblem,
   type TokenVerifier,
 } from "./auth.js";
+import { traceparentOf, withEventOrigin } from "./event-origin.js";
 import type { HandlerInput, Handlers } from "./handlers.js";
 import type { Logger } from "./logger.js";
 import { metricsRoutes, recordRequestMetrics } from "./metrics.js";
@@ -259,16 +260,19 @@ export function createApp<Ops>(options: AppOptions<Ops>): express.Express {
     if (!handler) return next(new HttpProblem(404, "No operation matches this request."));
     try {
       // In the request's trace context, so events it enqueues carry its traceparent.
+      const origin = { requestId: r.id as string, traceparent: traceparentOf(req.headers) };
       const result = (await inRequestContext(req, () =>
-        handler({
-          path: (r.openapi?.pathParams ?? req.params) as never,
-          query: req.query as never,
-          body: req.body as never,
-          headers: req.headers,
-          principal: r.principal,
-          requestId: r.id as string,
-          log: req.log,
-        }),
+        withEventOrigin(origin, () =>
+          handler({
+            path: (r.openapi?.pathParams ?? req.params) as never,
+            query: req.query as never,
+            body: req.body as never,
+            headers: req.headers,
+            principal: r.principal,
+            requestId: r.id as string,
+            log: req.log,
+          }),
+        ),
       )) as { status: number; body?: unknown; headers?: Record<string, string> };
       res.status(result.status);
       for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);

@@ -9,7 +9,6 @@
  * Order: events of one aggregate (one product, one user) are published in the order their
  * transactions committed, also with several relays (several service instances) on one table.
  */
-import type { IncomingHttpHeaders } from "node:http";
 import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
 import { type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node";
 import {
@@ -26,9 +25,18 @@ import {
   sql,
   type Transaction,
 } from "kysely";
+import { currentEventOrigin } from "./event-origin.js";
 import type { Logger } from "./logger.js";
 import { trackOutboxBacklog } from "./metrics.js";
 import { newEnvelope } from "./nats.js";
+
+export {
+  currentEventOrigin,
+  type EventOrigin,
+  traceparentOf,
+  withEventOrigin,
+} from "./event-origin.js";
+
 import {
   activeTraceparent,
   detached,
@@ -127,13 +135,17 @@ export interface NewEvent<S extends EventSubject> {
   /** The id of the entity the event is about (envelope `subject`); events are ordered per id. */
   aggregateId: string;
   data: EventPayloads[S];
-  /** The request that caused it, published as the `X-Request-Id` NATS header. */
+  /**
+   * The request that caused it, published as the `X-Request-Id` NATS header. Default: the
+   * current {@link EventOrigin}'s (set by the kit's app around every handler).
+   */
   requestId?: string;
   /**
    * W3C Trace Context `traceparent` of that request, published as a NATS header. While tracing is
    * on, the active span (the handler's) is stored instead, so the event continues the trace.
+   * Default: the current {@link EventOrigin}'s.
    */
-  traceparent?: string;
+  traceparent?: string | undefined;
 }
 
 /** Two-key advisory lock namespace of the outbox ("OB"), separate from single-key locks. */
@@ -141,7 +153,9 @@ const AGGREGATE_LOCK_CLASS = 0x4f42;
 
 /**
  * Writes an event into the outbox inside the caller's transaction: it is published only if,
- * and once, that transaction commits. The envelope is {@link newEnvelope}'s. Concurrent transactions writing events of one aggregate are serialised (a transaction
+ * and once, that transaction commits. The envelope is {@link newEnvelope}'s; the NATS headers
+ * carry the request id and trace context of the current {@link EventOrigin} unless the event
+ * gives its own. Concurrent transactions writing events of one aggregate are serialised (a transaction
  * advisory lock per aggregate), so the outbox order of an aggregate is its commit order.
  * @param trx a transaction (`db.transaction().execute((trx) => …)`); never the pool itself.
  * @returns the envelope as it will be published.
@@ -158,9 +172,11 @@ export async function enqueueEvent<DB, S extends EventSubject>(
   }
   const envelope = newEnvelope(event.source, event.subject, event.aggregateId, event.data);
   assertValidEvent(event.subject, envelope);
+  const origin = currentEventOrigin();
   const headers: Record<string, string> = {};
-  if (event.requestId) headers["X-Request-Id"] = event.requestId;
-  const traceparent = activeTraceparent() ?? event.traceparent;
+  const requestId = event.requestId ?? origin?.requestId;
+  if (requestId) headers["X-Request-Id"] = requestId;
+  const traceparent = activeTraceparent() ?? event.traceparent ?? origin?.traceparent;
   if (traceparent) headers.traceparent = traceparent;
   // Held until commit: a concurrent writer of this aggregate inserts (gets its seq) after us.
   const lockAggregate = sql`select pg_advisory_xact_lock(${AGGREGATE_LOCK_CLASS},
@@ -170,23 +186,6 @@ export async function enqueueEvent<DB, S extends EventSubject>(
     values (${envelope.id}, ${event.aggregateId}, ${event.subject},
       ${JSON.stringify(envelope)}::jsonb, ${JSON.stringify(headers)}::jsonb)`.execute(trx);
   return envelope;
-}
-
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
-
-/**
- * The request's W3C Trace Context `traceparent` header (https://www.w3.org/TR/trace-context/
- * section 3.2) when it is well-formed (version other than `ff`, non-zero trace and parent ids),
- * else undefined: a malformed one is dropped rather than propagated.
- */
-export function traceparentOf(headers: IncomingHttpHeaders): string | undefined {
-  const value = headers.traceparent;
-  if (typeof value !== "string") return undefined;
-  const match = TRACEPARENT.exec(value.trim());
-  if (!match || match[1] === "ff" || /^0+$/.test(match[2] ?? "") || /^0+$/.test(match[3] ?? "")) {
-    return undefined;
-  }
-  return match[0];
 }
 
 /** What waits in the outbox. */
