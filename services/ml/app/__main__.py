@@ -24,6 +24,9 @@ def main() -> int:
         host=settings.HOST,
         port=settings.PORT,
         workers=settings.WEB_CONCURRENCY,
+        # Header size limit, header and request deadlines, keep-alive and Problem answers for
+        # what the parser refuses: see the module.
+        http="app.core.http_server:PorticoHttpProtocol",
         log_config=None,  # app.core.logging configures logging in each worker
         access_log=False,
         server_header=False,

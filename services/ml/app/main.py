@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from app.api.deps import install_scoring_problems
 from app.api.main import api_router, health_router
 from app.core.config import Settings, load_settings
+from app.core.limits import BodyLimitMiddleware
 from app.core.logging import AccessLogMiddleware, configure_logging
 from app.core.openapi import served_openapi
 from app.core.problems import install_problem_handlers
@@ -52,6 +53,7 @@ def build_app(
     install_problem_handlers(app)
     install_scoring_problems(app)
     app.openapi = lambda: served_openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -12,16 +12,40 @@ import sys
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, Field, ValidationError
+from pydantic import AnyHttpUrl, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["trace", "debug", "info", "warn", "error", "fatal", "silent"]
 
+Milliseconds = Annotated[int, Field(ge=1, le=3_600_000)]
 
-class Settings(BaseSettings):
-    """Every variable the ML service reads, with its default when it has one."""
+
+class HttpServerSettings(BaseSettings):
+    """The HTTP server's timeouts, named and defaulted as the TypeScript services' (``@portico/kit``
+    server.ts): the HTTP server reads only these (``app.core.http_server``)."""
 
     model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", frozen=True)
+
+    HTTP_HEADERS_TIMEOUT_MS: Milliseconds = 10_000
+    """The request line and headers must arrive within it (from the connection, or from the
+    request's first byte on a kept-alive one); else 408 and the connection is closed."""
+    HTTP_REQUEST_TIMEOUT_MS: Milliseconds = 30_000
+    """The whole request, body included, must arrive within it; at least the headers timeout."""
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: Milliseconds = 65_000
+    """An idle kept-alive connection is closed after it."""
+
+    @model_validator(mode="after")
+    def _headers_within_request(self) -> "HttpServerSettings":
+        if self.HTTP_HEADERS_TIMEOUT_MS > self.HTTP_REQUEST_TIMEOUT_MS:
+            raise ValueError(
+                f"HTTP_HEADERS_TIMEOUT_MS ({self.HTTP_HEADERS_TIMEOUT_MS}) must not exceed "
+                f"HTTP_REQUEST_TIMEOUT_MS ({self.HTTP_REQUEST_TIMEOUT_MS})"
+            )
+        return self
+
+
+class Settings(HttpServerSettings):
+    """Every variable the ML service reads, with its default when it has one."""
 
     NODE_ENV: Literal["development", "test", "production"] = "development"
     HOST: Annotated[str, Field(min_length=1)] = "127.0.0.1"
