@@ -473,6 +473,30 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            /**
+             * @description Too many failed sign-ins for this account lately (per account, whatever the client
+             *     address): no attempt for it is judged until `Retry-After` seconds have passed. The wait
+             *     starts after 5 failures at 1 s and doubles with each further failure, up to 5 minutes;
+             *     a successful sign-in resets it (OWASP Authentication Cheat Sheet, login throttling).
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before the next attempt (RFC 9110 section 10.2.3). */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://portico.dev/problems/too-many-requests",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Too many failed sign-ins for this account: try again in 8 s."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getCurrentUser: {

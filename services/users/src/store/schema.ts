@@ -43,11 +43,22 @@ export interface ApiKeysTable {
   revoked_at: Date | null;
 }
 
+/** `login_throttle`: failed sign-ins per account (security/login-throttle.ts). */
+export interface LoginThrottleTable {
+  /** SHA-256 of the normalised email. */
+  account_key: Buffer;
+  failures: number;
+  last_failure_at: Generated<Date>;
+  /** No attempt for the account is judged before it; null when not throttled. */
+  blocked_until: Date | null;
+}
+
 /** The database of the users service (with the kit's event `outbox`). */
 export interface UsersDatabase extends OutboxDatabase {
   users: UsersTable;
   signing_keys: SigningKeysTable;
   api_keys: ApiKeysTable;
+  login_throttle: LoginThrottleTable;
 }
 
 /** A `users` row as read. */
