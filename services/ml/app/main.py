@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from app.api.deps import install_scoring_problems
 from app.api.main import api_router, health_router
 from app.core.config import Settings, load_settings
+from app.core.head import HeadAsGetMiddleware
 from app.core.limits import BodyLimitMiddleware
 from app.core.logging import AccessLogMiddleware, configure_logging
 from app.core.openapi import served_openapi
@@ -44,7 +45,8 @@ def build_app(
             if bus is not None:
                 await bus.close()
 
-    app = FastAPI(lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    # Paths match exactly, as the contract writes them: no redirect from "/ml/models/" (a 404).
+    app = FastAPI(lifespan=lifespan, docs_url="/docs", redoc_url=None, redirect_slashes=False)
     app.state.scoring = scoring
     app.state.token_verifier = token_verifier
     app.state.readiness = {"nats": bus.ready} if bus is not None else {}
@@ -53,6 +55,7 @@ def build_app(
     install_problem_handlers(app)
     install_scoring_problems(app)
     app.openapi = lambda: served_openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)

@@ -159,3 +159,55 @@ def test_closes_an_idle_kept_alive_connection(connection: socket.socket) -> None
     # Sooner than uvicorn's own 5 s: the configured keep-alive timeout applies.
     connection.settimeout(4)
     assert closed_by_server(connection)
+
+
+def request(address: tuple[str, int], method: str, path: str, body: bytes | None = None) -> Answer:
+    connection = http.client.HTTPConnection(*address, timeout=10)
+    try:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        return Answer(response.status, headers, response.read())
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("path", ["/ml/models", "/healthz", "/openapi.json"])
+def test_answers_head_like_get_without_the_body(address: tuple[str, int], path: str) -> None:
+    got = request(address, "GET", path)
+    head = request(address, "HEAD", path)
+    assert (head.status, head.body) == (got.status, b"")
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert head.headers["content-length"] == str(len(got.body))
+
+
+@pytest.mark.parametrize(
+    ("path", "status"), [("/ml/models?x=1", 400), ("/nowhere", 404), ("/ml/sentiment", 405)]
+)
+def test_answers_head_errors_like_get_without_the_body(
+    address: tuple[str, int], path: str, status: int
+) -> None:
+    head = request(address, "HEAD", path)
+    assert (head.status, head.body) == (status, b"")
+    assert head.headers["content-type"] == PROBLEM
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/ml/models/"),
+        ("GET", "/ML/MODELS"),
+        ("GET", "/ml/Models"),
+        ("GET", "//ml/models"),
+        ("POST", "/ml/sentiment/"),
+        ("POST", "/ML/SENTIMENT"),
+        ("POST", "/ml/sentiment:BATCH"),
+        ("GET", "/healthz/"),
+    ],
+)
+def test_matches_paths_exactly_else_404(address: tuple[str, int], method: str, path: str) -> None:
+    answer = request(address, method, path, b'{"text": "fine"}' if method == "POST" else None)
+    assert answer.status == 404
+    assert "location" not in answer.headers
+    assert answer.problem()["detail"] == "No operation matches this request."
