@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pydantic.ValidationError: naming each invalid variable.
     """
     settings = settings or load_settings()
-    configure_logging(settings.LOG_LEVEL)
+    configure_logging(settings.LOG_LEVEL, settings.log_format)
     scoring = ScoringPool(
         VaderModel(), workers=settings.SCORING_WORKERS, budget_ms=settings.SCORING_BUDGET_MS
     )

@@ -16,6 +16,7 @@ from pydantic import AnyHttpUrl, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["trace", "debug", "info", "warn", "error", "fatal", "silent"]
+LogFormat = Literal["json", "pretty"]
 
 Milliseconds = Annotated[int, Field(ge=1, le=3_600_000)]
 
@@ -51,6 +52,9 @@ class Settings(HttpServerSettings):
     HOST: Annotated[str, Field(min_length=1)] = "127.0.0.1"
     PORT: Annotated[int, Field(ge=0, le=65535)] = 8084
     LOG_LEVEL: LogLevel = "info"
+    LOG_FORMAT: LogFormat | None = None
+    """``json`` (one object a line) or ``pretty`` (short lines for people); unset: ``pretty``
+    when ``NODE_ENV`` is ``development``, else ``json`` (the TypeScript services' rule)."""
     NATS_URL: Annotated[str, Field(min_length=1)]
     """NATS server URLs, comma-separated (JetStream enabled)."""
     JWKS_URL: AnyHttpUrl
@@ -68,6 +72,13 @@ class Settings(HttpServerSettings):
     SCORING_BUDGET_MS: Annotated[int, Field(ge=1, le=60_000)] = 2000
     """Longest one text may take to score; beyond it the worker is stopped and the request
     answered 503 (the worst text the contract allows takes well under 100 ms of CPU)."""
+
+    @property
+    def log_format(self) -> LogFormat:
+        """``LOG_FORMAT``, or its default for ``NODE_ENV``."""
+        if self.LOG_FORMAT is not None:
+            return self.LOG_FORMAT
+        return "pretty" if self.NODE_ENV == "development" else "json"
 
     @property
     def nats_servers(self) -> list[str]:

@@ -1,17 +1,23 @@
-"""Logs as JSON lines on stdout, shaped like the TypeScript services' pino lines (numeric
-``level``, ``time`` in epoch milliseconds, ``service``, ``msg``, then the record's extra fields), so
-one log pipeline reads every service. Also the access log: one line per request, 4xx as warn, 5xx
-as error, health probes not logged."""
+"""Logs on stdout as the TypeScript services write them (``@portico/kit``'s logger.ts): in
+production JSON lines shaped like pino's (numeric ``level``, ``time`` in epoch milliseconds,
+``service``, ``msg``, then the record's extra fields), so one log pipeline reads every service; in
+development short lines in pino-pretty's look, ``[12:34:56.789] INFO (ml): message``, an access
+line reading ``GET /ml/models 200 3.1 ms 0192f0c1`` (status coloured by class, the request id's
+first 8 characters dimmed). Also the access log: one line per request, 4xx as warn, 5xx as
+error, health probes not logged."""
 
 import json
 import logging
+import os
 import sys
 import time
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.config import LogLevel
+from app.core.config import LogFormat, LogLevel
 
 PINO_LEVELS: Final = {
     logging.DEBUG: 20,
@@ -39,6 +45,10 @@ _STANDARD: Final = set(vars(logging.makeLogRecord({}))) | {
 }
 
 
+def _extra_fields(record: logging.LogRecord) -> dict[str, Any]:
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD}
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: pino's fields first, then the ``extra`` fields."""
 
@@ -54,16 +64,100 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        line.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        line.update(_extra_fields(record))
         if record.exc_info:
             line["err"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
 
 
-def configure_logging(level: LogLevel, service: str = "ml") -> None:
-    """Sends every logger (uvicorn's included) to stdout as JSON at ``level``."""
+# ANSI SGR sequences, the colours pino-pretty gives each level (its default `customColors`).
+_RESET: Final = "\x1b[0m"
+_GRAY: Final = "\x1b[90m"
+_CYAN: Final = "\x1b[36m"
+_LEVEL_STYLES: Final = {
+    logging.DEBUG: ("DEBUG", "\x1b[34m"),
+    logging.INFO: ("INFO", "\x1b[32m"),
+    logging.WARNING: ("WARN", "\x1b[33m"),
+    logging.ERROR: ("ERROR", "\x1b[31m"),
+    logging.CRITICAL: ("FATAL", "\x1b[41m"),
+}
+
+
+def _status_colour(status: int) -> str:
+    if status >= 500 or status == 0:
+        return _LEVEL_STYLES[logging.ERROR][1]
+    if status >= 400:
+        return _LEVEL_STYLES[logging.WARNING][1]
+    if status >= 300:
+        return _CYAN
+    return _LEVEL_STYLES[logging.INFO][1]
+
+
+class PrettyFormatter(logging.Formatter):
+    """One short line per record, as pino-pretty writes the TypeScript services' lines
+    (``translateTime: "SYS:HH:MM:ss.l"``, ``singleLine``): local time, level, ``(service)``,
+    the message, then any extra fields as JSON; an access line's message is
+    ``METHOD path status duration ms request-id`` (see the module comment)."""
+
+    def __init__(self, service: str, *, colour: bool) -> None:
+        super().__init__()
+        self.service = service
+        self.colour = colour
+
+    def _paint(self, style: str, text: str) -> str:
+        return f"{style}{text}{_RESET}" if self.colour else text
+
+    def _access_message(self, fields: Mapping[str, Any]) -> str | None:
+        req, res = fields.get("req"), fields.get("res")
+        if not isinstance(req, Mapping) or not isinstance(res, Mapping):
+            return None
+        status = int(res.get("statusCode", 0))
+        request_id = fields.get("requestId")
+        line = (
+            f"{req.get('method')} {req.get('url')} "
+            f"{self._paint(_status_colour(status), str(status or 'aborted'))} "
+            f"{float(fields.get('responseTime', 0)):.1f} ms"
+        )
+        if isinstance(request_id, str):
+            line += " " + self._paint(_GRAY, request_id[:8])
+        return line
+
+    def format(self, record: logging.LogRecord) -> str:
+        moment = datetime.fromtimestamp(record.created).strftime("%H:%M:%S.%f")[:-3]
+        name, style = _LEVEL_STYLES.get(record.levelno, ("INFO", _LEVEL_STYLES[logging.INFO][1]))
+        fields = _extra_fields(record)
+        message = self._access_message(fields)
+        if message is None:
+            message = self._paint(_CYAN, record.getMessage())
+            if fields:
+                extra = json.dumps(fields, default=str, separators=(",", ":"))
+                message += " " + self._paint(_GRAY, extra)
+        line = f"[{moment}] {self._paint(style, name)} ({self.service}): {message}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def colour_wanted(stream: Any = None, env: Mapping[str, str] | None = None) -> bool:
+    """Whether to colour lines: ``FORCE_COLOR`` (not ``0``) or a terminal, unless ``NO_COLOR``
+    (no-color.org) — the rule of colorette, which pino-pretty uses."""
+    env = os.environ if env is None else env
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR", "0") not in ("", "0"):
+        return True
+    isatty = getattr(stream if stream is not None else sys.stdout, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def configure_logging(level: LogLevel, log_format: LogFormat = "json", service: str = "ml") -> None:
+    """Sends every logger (uvicorn's included) to stdout at ``level``, as JSON or pretty lines."""
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonFormatter(service))
+    handler.setFormatter(
+        JsonFormatter(service)
+        if log_format == "json"
+        else PrettyFormatter(service, colour=colour_wanted(sys.stdout))
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(_PYTHON_LEVELS[level])

@@ -15,7 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
@@ -85,14 +85,16 @@ def jwks_server(jwks: dict[str, Any]) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def ml_service(env: dict[str, str]) -> Iterator[str]:
+def ml_service(env: dict[str, str], stdout: IO[bytes] | None = None) -> Iterator[str]:
     """The ML service as ``npm start`` runs it (``python -m app``), with ``env`` on top of the
-    test's environment; yields its base URL once ``/healthz`` answers."""
+    test's environment, writing its logs to ``stdout`` (default: the test's); yields its base URL
+    once ``/healthz`` answers."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "app"],
         cwd=SERVICE_DIR,
         env={**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "warn", **env},
+        stdout=stdout,
     )
     url = f"http://127.0.0.1:{port}"
     try:
