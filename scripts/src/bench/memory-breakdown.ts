@@ -23,6 +23,8 @@ export interface ProcessMemory {
   heapLive: number;
   /** Source text + bytecode per package (or `node:` / our workspace), largest first, bytes. */
   codeByOrigin: { origin: string; bytes: number }[];
+  /** Live heap by V8 node type (`object`, `code`, `string`, `array`, `hidden`…), largest first. */
+  heapByType: { type: string; bytes: number }[];
 }
 
 /** What the memory section measured. */
@@ -61,7 +63,7 @@ interface HeapSnapshot {
 /** The live size of a heap snapshot and its code by origin (see the module comment). */
 export function summariseHeapSnapshot(
   snapshot: HeapSnapshot,
-): Pick<ProcessMemory, "heapLive" | "codeByOrigin"> {
+): Pick<ProcessMemory, "heapLive" | "codeByOrigin" | "heapByType"> {
   const { meta } = snapshot.snapshot;
   const nodeFields = meta.node_fields.length;
   const edgeFields = meta.edge_fields.length;
@@ -71,10 +73,17 @@ export function summariseHeapSnapshot(
   const { nodes, edges, strings } = snapshot;
   const firstEdge = new Uint32Array(nodes.length / nodeFields + 1);
   let heapLive = 0;
+  const byType = new Map<string, number>();
   for (let i = 0, n = 0, e = 0; i < nodes.length; i += nodeFields, n++) {
     firstEdge[n] = e;
     e += nodes[i + EDGE_COUNT] as number;
-    heapLive += nodes[i + SELF_SIZE] as number;
+    const size = nodes[i + SELF_SIZE] as number;
+    heapLive += size;
+    const type = (nodeTypes[nodes[i + TYPE] as number] ?? "?").replace(
+      /^(concatenated|sliced) /,
+      "",
+    );
+    byType.set(type, (byType.get(type) ?? 0) + size);
   }
   const edgesOf = function* (node: number) {
     const from = (firstEdge[node] as number) * edgeFields;
@@ -113,6 +122,9 @@ export function summariseHeapSnapshot(
   }
   return {
     heapLive,
+    heapByType: [...byType]
+      .map(([type, bytes]) => ({ type, bytes }))
+      .sort((a, b) => b.bytes - a.bytes),
     codeByOrigin: [...code]
       .map(([origin, bytes]) => ({ origin, bytes }))
       .sort((a, b) => b.bytes - a.bytes),

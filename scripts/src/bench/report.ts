@@ -157,11 +157,14 @@ function memorySection(m: MemoryBreakdownResult): string[] {
     "",
     "Each TypeScript service 2 s after it was ready, before any request: `VmRSS` and its split from `/proc/<pid>/status` (file-backed pages are mostly the `node` binary, shared between the processes but counted in each), then a heap snapshot (`--heapsnapshot-signal`): its live size, and the code each origin keeps in the heap (module source text, which V8 keeps for lazy compilation, plus bytecode).",
     "",
-    "| process | resident MiB | anonymous | file-backed | heap live MiB | code in the heap by origin, MiB (largest 8) |",
-    "| --- | ---: | ---: | ---: | ---: | --- |",
+    "| process | resident MiB | anonymous | file-backed | heap live MiB | heap by kind, MiB | code in the heap by origin, MiB (largest 8) |",
+    "| --- | ---: | ---: | ---: | ---: | --- | --- |",
     ...m.processes.map(
       (p) =>
-        `| ${p.name} | ${mb(p.resident)} | ${mb(p.anonymous)} | ${mb(p.fileBacked)} | ${mb(p.heapLive)} | ${p.codeByOrigin
+        `| ${p.name} | ${mb(p.resident)} | ${mb(p.anonymous)} | ${mb(p.fileBacked)} | ${mb(p.heapLive)} | ${p.heapByType
+          .slice(0, 6)
+          .map((t) => `${t.type} ${mb(t.bytes)}`)
+          .join(", ")} | ${p.codeByOrigin
           .slice(0, 8)
           .map((c) => `${c.origin} ${mb(c.bytes)}`)
           .join(", ")} (all: ${mb(p.codeByOrigin.reduce((sum, c) => sum + c.bytes, 0))}) |`,
