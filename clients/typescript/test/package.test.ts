@@ -35,7 +35,7 @@ beforeAll(async () => {
     ["pack", "--ignore-scripts", "--json", "--pack-destination", project],
     { cwd: packageDir },
   );
-  const [{ filename }] = JSON.parse(stdout) as { filename: string }[];
+  const [{ filename }] = JSON.parse(stdout) as [{ filename: string }];
   await writeFile(
     join(project, "package.json"),
     JSON.stringify({ name: "consumer", private: true, type: "module" }),
