@@ -100,7 +100,7 @@ describe("the @portico/client tarball", () => {
     `);
     expect(bad.ok).toBe(false);
     expect(bad.output).toMatch(/index\.ts.*error TS/);
-  }, 60_000);
+  }, 180_000);
 
   it("runs in Node", async () => {
     const { stdout } = await run(
