@@ -2,9 +2,11 @@
  * `npm run test:fuzz`: contract fuzzing of the public API with Schemathesis (PyPI, pinned in
  * scripts/fuzz/requirements.txt). Starts the whole system on infrastructure of its own (as the
  * end-to-end tests do, `NODE_ENV=test`: the services validate their responses too), signs in an
- * administrator through the API, and runs Schemathesis against the gateway's `GET /openapi.json`
- * with scripts/fuzz/schemathesis.toml (checks, bounds, auth). Exits with Schemathesis's code: 0 only
- * when no operation answered 5xx or anything its contract does not declare. Schemathesis's report
+ * administrator and a user through the API, and runs Schemathesis against the gateway's
+ * `GET /openapi.json` with scripts/fuzz/schemathesis.toml (checks, bounds, auth) and
+ * scripts/fuzz/hooks.py. Prints how many stateful scenarios and requests ran and which declared links
+ * they followed. Exits 0 only when every pass found nothing and the stateful phase followed at least
+ * one link the contracts declare (scripts/fuzz/README.md lists the checks). Schemathesis's report
  * and the system's log are kept in .data/fuzz/.
  *
  *   npm run test:fuzz                       the whole run
@@ -18,6 +20,7 @@ import { UNREACHABLE_RATE_LIMITS } from "../bench/gateway-cost.js";
 import { startStandaloneSystem } from "../bench/standalone-system.js";
 import { fileSink } from "../infra/process.js";
 import { dataRoot } from "../paths.js";
+import { describeStatefulSummary, summarizeStatefulPhase } from "./stateful-report.js";
 import { ensureSchemathesis, FUZZ_DIR } from "./venv.js";
 
 function say(line: string): void {
@@ -41,11 +44,22 @@ const system = await startStandaloneSystem({
   // the stream's first event) ends at once instead of after the default 15 s.
   envByProcess: { gateway: { ...UNREACHABLE_RATE_LIMITS, SSE_HEARTBEAT_MS: "200" } },
 });
-/** One Schemathesis pass: its name, the token it sends, and arguments after the defaults. */
+/**
+ * One Schemathesis pass: its name, the token it sends and that token's role, arguments after the
+ * defaults, and whether it runs the stateful phase (which must then follow at least one link the
+ * contracts declare).
+ */
 interface Pass {
   name: string;
   token: string;
+  role: "admin" | "user";
   args: string[];
+  stateful: boolean;
+}
+
+/** The pass's NDJSON event report (read afterwards for the stateful phase's counts). */
+function ndjsonPath(pass: Pass): string {
+  return join(outDir, pass.name, "events.ndjson");
 }
 
 /** Runs `schemathesis run` for one pass, its output on this process's; resolves its exit code. */
@@ -59,6 +73,8 @@ function runPass(gateway: string, pass: Pass): Promise<number> {
     "junit,ndjson",
     "--report-dir",
     join(outDir, pass.name),
+    "--report-ndjson-path",
+    ndjsonPath(pass),
     ...pass.args,
     ...process.argv.slice(2),
   ];
@@ -66,7 +82,15 @@ function runPass(gateway: string, pass: Pass): Promise<number> {
     const child = spawn(schemathesis, args, {
       // Hypothesis keeps its example database in the working directory: not in the repo.
       cwd: outDir,
-      env: { ...process.env, PORTICO_TOKEN: pass.token },
+      // scripts/fuzz/hooks.py: positive cases leave out drawn pagination cursors, and operations
+      // whose security requirements list no scope of PORTICO_ROLE must answer 403 (see there).
+      env: {
+        ...process.env,
+        PORTICO_TOKEN: pass.token,
+        PORTICO_ROLE: pass.role,
+        PYTHONPATH: FUZZ_DIR,
+        SCHEMATHESIS_HOOKS: "hooks",
+      },
       stdio: "inherit",
     });
     child.on("exit", (exit, signal) => resolve(exit ?? (signal ? 1 : 0)));
@@ -86,17 +110,37 @@ try {
   await signIn(gateway, "ada@example.com", "correct-horse-battery");
   say(`gateway ${gateway}; an administrator and a user signed in`);
   const passes: Pass[] = [
-    { name: "admin", token: admin.token, args: [] },
-    // Administrators' operations as a plain user: 403 everywhere, declared or not.
+    { name: "admin", token: admin.token, role: "admin", args: [], stateful: true },
+    // Administrators' operations as a plain user: 403 whatever the data (hooks.py's role_refused),
+    // so the checks that expect a valid request to succeed and an invalid one to get 400 give way
+    // to it in this pass; the administrator's pass holds every operation to them.
     {
       name: "user",
       token: user.token,
-      args: ["--phases", "examples,coverage,fuzzing", "--max-examples", "10"],
+      role: "user",
+      args: [
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--max-examples",
+        "10",
+        "--exclude-checks",
+        "positive_data_acceptance,negative_data_rejection",
+      ],
+      stateful: false,
     },
   ];
   for (const pass of passes) {
     say(`pass "${pass.name}" …`);
     codes[pass.name] = await runPass(gateway, pass);
+    if (!pass.stateful) continue;
+    const summary = await summarizeStatefulPhase(ndjsonPath(pass));
+    say(`pass "${pass.name}", stateful phase: ${describeStatefulSummary(summary)}`);
+    for (const link of summary.declaredLinks) say(`  followed ${link}`);
+    // A run narrowed by extra arguments (one operation, say) may leave no chain to follow.
+    if (summary.declaredLinks.length === 0 && process.argv.length <= 2) {
+      say(`pass "${pass.name}": the stateful phase followed no link the contracts declare`);
+      codes[pass.name] ||= 1;
+    }
   }
 } finally {
   await system.stop();
