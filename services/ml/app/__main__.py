@@ -27,6 +27,9 @@ def main() -> int:
         # Header size limit, header and request deadlines, keep-alive and Problem answers for
         # what the parser refuses: see the module.
         http="app.core.http_server:PorticoHttpProtocol",
+        # No WebSockets here: an Upgrade request is served as plain HTTP, not refused with
+        # uvicorn's bodiless 403 text/plain.
+        ws="none",
         log_config=None,  # app.core.logging configures logging in each worker
         access_log=False,
         server_header=False,

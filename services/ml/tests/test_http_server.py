@@ -126,6 +126,14 @@ def test_refuses_a_streamed_body_once_past_1_mib(connection: socket.socket) -> N
     assert answer.problem()["detail"] == "The request body is too large."
 
 
+def test_serves_a_websocket_upgrade_request_as_plain_http(connection: socket.socket) -> None:
+    connection.sendall(
+        b"GET /nowhere HTTP/1.1\r\nHost: ml\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    )
+    assert read_answer(connection).problem()["status"] == 404
+
+
 def test_answers_a_malformed_request_with_a_400_problem(connection: socket.socket) -> None:
     connection.sendall(b"NOT HTTP AT ALL\r\n\r\n")
     answer = read_answer(connection)
