@@ -1,7 +1,7 @@
 /**
  * Builds an Express 5 app from a contract and a handler map: the contract is the router.
  * Paths match exactly and queries parse flat (routing.ts).
- * Pipeline: request id → pino-http → body parsers → health → HEAD as GET → express-openapi-validator
+ * Pipeline: request id → access log → body parsers → health → HEAD as GET → express-openapi-validator
  * (security, request validation, response validation outside production) → no U+0000 in any
  * string (nul-characters.ts) → handler → Problem.
  */
@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from "express";
 import * as OpenApiValidator from "express-openapi-validator";
-import { pinoHttp } from "pino-http";
+import { accessLogger } from "./access-log.js";
 import {
   type ApiKeyVerifier,
   type Principal,
@@ -126,19 +126,11 @@ export function requestId(): RequestHandler {
   };
 }
 
-const HEALTH_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
-
-/** Middleware: pino-http access log with the request id; 4xx as warn, 5xx as error; health probes not logged. */
-export function httpLogger(logger: Logger): RequestHandler {
-  return pinoHttp({
-    logger,
-    genReqId: (req) => (req as unknown as OpenApiRequest).id as string,
-    // Probes poll every few seconds; logging each would drown the requests that matter.
-    autoLogging: { ignore: (req) => HEALTH_PATHS.has((req.url ?? "").split("?")[0] ?? "") },
-    customLogLevel: (_req, res, err) =>
-      err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info",
-  });
-}
+/**
+ * The access log middleware (see access-log.ts).
+ * @deprecated the former pino-http logger's name; use `accessLogger`.
+ */
+export const httpLogger = accessLogger;
 
 /**
  * Router with `GET /healthz` (the process is up) and `GET /readyz` (every check passes: 200,
@@ -233,7 +225,7 @@ export function createApp<Ops>(options: AppOptions<Ops>): express.Express {
   app.set("etag", false);
   matchContractPathsExactly(app);
 
-  app.use(requestId(), traceRequests(), httpLogger(options.logger), recordRequestMetrics());
+  app.use(requestId(), traceRequests(), accessLogger(options.logger), recordRequestMetrics());
   const limit = options.bodyLimit ?? "1mb";
   app.use(express.json({ limit, type: ["application/json", "application/*+json"] }));
   app.use(express.urlencoded({ limit, extended: false }));
@@ -270,7 +262,7 @@ export function createApp<Ops>(options: AppOptions<Ops>): express.Express {
             headers: req.headers,
             principal: r.principal,
             requestId: r.id as string,
-            log: req.log,
+            log: req.log ?? options.logger,
           }),
         ),
       )) as { status: number; body?: unknown; headers?: Record<string, string> };

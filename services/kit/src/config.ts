@@ -29,6 +29,8 @@ export const baseConfigShape = {
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: z.coerce.number().int().min(0).max(65535),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  /** `pretty` (short coloured lines) or `json`; unset: pretty in development, else json (logger.ts). */
+  LOG_FORMAT: z.enum(["pretty", "json"]).optional(),
   /** Required `iss` of access tokens. */
   JWT_ISSUER: z.string().min(1).default("portico"),
   /** Required `aud` of access tokens. */

@@ -4,6 +4,7 @@
  * consumers, dead letters, queries), Problem Details, the server lifecycle. Leaving out Kysely, pg,
  * the outbox, idempotency and jobs saves such a process ~7 MiB of memory and some start-up time.
  */
+export * from "./access-log.js";
 export * from "./app.js";
 export * from "./auth.js";
 export * from "./config.js";
