@@ -219,3 +219,32 @@ def test_matches_paths_exactly_else_404(address: tuple[str, int], method: str, p
     assert answer.status == 404
     assert "location" not in answer.headers
     assert answer.problem()["detail"] == "No operation matches this request."
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"GET /ml/models HTTP/1.1\r\n\r\n",
+        b"GET /ml/models HTTP/1.1\r\nHost: ml\r\nHost: other\r\n\r\n",
+        b"GET /ml/models HTTP/1.0\r\nHost: ml\r\nHost: other\r\n\r\n",
+    ],
+)
+def test_refuses_a_missing_or_repeated_host_with_400(
+    connection: socket.socket, head: bytes
+) -> None:
+    connection.sendall(head)
+    answer = read_answer(connection)
+    assert answer.status == 400
+    assert "exactly one Host header" in answer.problem()["detail"]
+
+
+def test_serves_http_1_0_without_host(connection: socket.socket) -> None:
+    connection.sendall(b"GET /ml/models HTTP/1.0\r\n\r\n")
+    assert read_answer(connection).status == 200
+
+
+def test_answers_another_http_version_with_505(connection: socket.socket) -> None:
+    connection.sendall(b"GET /ml/models HTTP/2.0\r\nHost: ml\r\n\r\n")
+    answer = read_answer(connection)
+    assert answer.status == 505
+    assert answer.problem()["detail"] == "Only HTTP/1.0 and HTTP/1.1 are served."

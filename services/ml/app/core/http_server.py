@@ -9,7 +9,9 @@ request:
   within ``HTTP_REQUEST_TIMEOUT_MS`` → 408: a slow client no longer holds a connection for good
   (uvicorn itself sets no deadline before the first response);
 - an idle kept-alive connection is closed after ``HTTP_KEEP_ALIVE_TIMEOUT_MS``;
-- a request the parser rejects → 400.
+- a request the parser rejects → 400; so is an HTTP/1.1 request without a ``Host`` header, and
+  any with more than one (RFC 9112 section 3.2: "MUST respond with a 400");
+- a request line naming another version than HTTP/1.0 or 1.1 → 505 (RFC 9110 section 15.6.6).
 
 Each answer is a Problem (RFC 9457) and closes the connection, where uvicorn would answer 400
 ``text/plain`` "Invalid HTTP request received." (or nothing). Run it with
@@ -37,8 +39,11 @@ DETAILS: Final = {
     400: "The request is not valid HTTP.",
     408: "The request was not received in time.",
     431: "The request line and headers are too large.",
+    505: "Only HTTP/1.0 and HTTP/1.1 are served.",
 }
 """The Problems' details, worded as the kit's client-errors.ts words them."""
+HOST_REQUIRED: Final = "The request must carry exactly one Host header (RFC 9112 section 3.2)."
+SERVED_VERSIONS: Final = frozenset({"1.0", "1.1"})
 
 log = logging.getLogger("ml.http")
 
@@ -53,9 +58,12 @@ def server_settings() -> HttpServerSettings:
     return HttpServerSettings()
 
 
-def problem_bytes(status: int, default_headers: list[tuple[bytes, bytes]]) -> bytes:
-    """A complete HTTP/1.1 response: the Problem for ``status``, closing the connection."""
-    problem = HttpProblem(status, DETAILS[status])
+def problem_bytes(
+    status: int, default_headers: list[tuple[bytes, bytes]], detail: str | None = None
+) -> bytes:
+    """A complete HTTP/1.1 response: the Problem for ``status`` (``detail``, else the usual one
+    for the status), closing the connection."""
+    problem = HttpProblem(status, detail or DETAILS[status])
     body = json.dumps(
         problem.body(None, None).model_dump(mode="json", exclude_none=True),
         separators=(",", ":"),
@@ -92,7 +100,7 @@ class PorticoHttpProtocol(HttpToolsProtocol):
         self._in_head = True
         """Between requests, or receiving a request line and headers."""
         self._head_bytes = 0
-        self._refusal: int | None = None
+        self._refusal: tuple[int, str | None] | None = None
         self._headers_timer: TimerHandle | None = None
         self._request_timer: TimerHandle | None = None
 
@@ -118,13 +126,13 @@ class PorticoHttpProtocol(HttpToolsProtocol):
         else:
             self._refuse(408)
 
-    def _refuse(self, status: int) -> None:
+    def _refuse(self, status: int, detail: str | None = None) -> None:
         """Answers ``status`` as a Problem and closes the connection."""
         self._cancel_deadlines()
         if self.transport.is_closing():
             return
         log.warning("request refused", extra={"status": status, "client": self.client})
-        self.transport.write(problem_bytes(status, self.server_state.default_headers))
+        self.transport.write(problem_bytes(status, self.server_state.default_headers, detail))
         self.transport.close()
 
     # uvicorn's protocol.
@@ -148,17 +156,29 @@ class PorticoHttpProtocol(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         # uvicorn calls it for whatever the parser rejects, including a callback's _Refused.
-        self._refuse(self._refusal or 400)
+        self._refuse(*(self._refusal or (400, None)))
 
     def on_headers_complete(self) -> None:
         if self._headers_timer is not None:
             self._headers_timer.cancel()
             self._headers_timer = None
         self._in_head = False
-        if self._head_size() > HEAD_LIMIT_BYTES:
-            self._refusal = 431
+        self._refusal = self._refusal_of_head()
+        if self._refusal is not None:
             raise _Refused
         super().on_headers_complete()
+
+    def _refusal_of_head(self) -> tuple[int, str | None] | None:
+        """Why the request line and headers just parsed are refused, if they are."""
+        if self._head_size() > HEAD_LIMIT_BYTES:
+            return 431, None
+        version = self.parser.get_http_version()
+        if version not in SERVED_VERSIONS:
+            return 505, None
+        hosts = sum(1 for name, _ in self.headers if name == b"host")
+        if hosts > 1 or (hosts == 0 and version == "1.1"):
+            return 400, HOST_REQUIRED
+        return None
 
     def on_message_complete(self) -> None:
         super().on_message_complete()

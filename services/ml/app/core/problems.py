@@ -39,6 +39,7 @@ TITLES: Mapping[int, tuple[str, str]] = {
     502: ("bad-gateway", "Bad Gateway"),
     503: ("service-unavailable", "Service Unavailable"),
     504: ("gateway-timeout", "Gateway Timeout"),
+    505: ("http-version-not-supported", "HTTP Version Not Supported"),
 }
 
 UNAUTHORIZED_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="portico"'}
