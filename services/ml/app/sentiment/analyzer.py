@@ -91,9 +91,10 @@ class _Window:
         self.is_cap_diff = is_cap_diff
 
 
-def but_check(words_and_emoticons: list[str], sentiments: list[float]) -> list[float]:
+def but_check(lowered: list[str], sentiments: list[float]) -> list[float]:
     """VADER's contrastive-conjunction rule (``SentimentIntensityAnalyzer._but_check``) with its
-    exact results, in O(n log n) instead of O(n²).
+    exact results, in O(n log n) instead of O(n²); ``lowered`` are the text's tokens in lower
+    case.
 
     The library walks the sentiments and, for each value, rescales the *first* position holding an
     equal value (``list.index``): halved before the first ``but``, times 1.5 after it. For repeated
@@ -101,7 +102,6 @@ def but_check(words_and_emoticons: list[str], sentiments: list[float]) -> list[f
     a heap of positions per value answers "first position holding this value" (positions whose
     value has changed since are dropped when they surface).
     """
-    lowered = [str(word).lower() for word in words_and_emoticons]
     if "but" not in lowered:
         return sentiments
     but_index = lowered.index("but")
@@ -165,7 +165,7 @@ class LinearSentimentIntensityAnalyzer(SentimentIntensityAnalyzer):  # type: ign
                 valence = self.sentiment_valence(0, window, item, reach[0], [])[0]
                 seen[reach] = valence
             sentiments.append(valence)
-        sentiments = but_check(words, sentiments)
+        sentiments = but_check(lowered, sentiments)
         scores: dict[str, float] = self.score_valence(sentiments, text)
         return scores
 

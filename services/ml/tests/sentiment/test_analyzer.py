@@ -67,6 +67,7 @@ def test_halves_before_the_first_but_and_raises_after_it_at_the_first_equal_valu
         words, [2.0, 1.0, 0, 3.0, 3.0]
     )
     assert but_check(["no", "contrast"], [1.0, 2.0]) == [1.0, 2.0]
+    assert but_check(["a", "but", "b"], [1.0, 0, 1.0]) == [0.5, 0, 1.5]
 
 
 def calls_made(score: Callable[[str], Any], text: str) -> int:
