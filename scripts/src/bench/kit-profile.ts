@@ -1,6 +1,6 @@
 /**
- * Where the kit's CPU goes (issue 14): `node --cpu-prof` profiles of `getProduct` under load on
- * the products service and on the Fastify reference, each restricted to its measured run (no
+ * Where the kit's CPU goes (issue 14): `node --cpu-prof` profiles of `getProduct` and
+ * `createProduct` under load on the products service and on the Fastify reference, each restricted to its measured run (no
  * start-up, no warm-up) and charged by category (see profile-categories.ts), in µs per request.
  *
  * `--cpu-prof` cannot come through `NODE_OPTIONS`, so the profiled products service is a second
@@ -14,7 +14,7 @@ import { dataRoot } from "../paths.js";
 import { type BenchChild, Stack, startNodeChild } from "./children.js";
 import { cpuProfilesIn } from "./gateway-cost.js";
 import { kitTargets, startKitSystem, startReferenceOn } from "./kit-cost.js";
-import { runLoad } from "./load.js";
+import { type LoadTarget, runLoad } from "./load.js";
 import { groupCpuMilliseconds, pidListeningOn } from "./memory.js";
 import { type CategorisedProfile, categoriseProfile } from "./profile-categories.js";
 import type { RunSettings } from "./runner.js";
@@ -29,13 +29,21 @@ export interface ProfiledRun {
   profile: CategorisedProfile;
 }
 
-/** What the kit-profile section measured. */
-export interface KitProfileResult {
-  /** The operation profiled, e.g. `getProduct`. */
+/** One operation profiled on both servers. */
+export interface ProfiledOperation {
+  /** The operationId, e.g. `getProduct`. */
   operation: string;
   kit: ProfiledRun;
   reference: ProfiledRun;
 }
+
+/** What the kit-profile section measured. */
+export interface KitProfileResult {
+  operations: ProfiledOperation[];
+}
+
+/** The operations profiled (keys of {@link kitTargets}), each on fresh servers. */
+const PROFILED_OPERATIONS = ["getProduct", "createProduct"] as const;
 
 /** The environment of process `pid` (`/proc/<pid>/environ`: NUL-separated `NAME=value`). */
 async function environmentOf(pid: number): Promise<Record<string, string>> {
@@ -59,17 +67,17 @@ async function profileRun(
   settings: RunSettings,
   server: BenchChild,
   dir: string,
-  url: string,
+  target: LoadTarget,
   keepAs: string,
 ): Promise<ProfiledRun> {
   const load = { connections: settings.connections };
   if (settings.warmupSeconds > 0) {
-    await runLoad({ url }, { ...load, durationSeconds: settings.warmupSeconds });
+    await runLoad(target, { ...load, durationSeconds: settings.warmupSeconds });
   }
   const pgid = server.process.pid as number;
   const cpuBefore = await groupCpuMilliseconds(pgid);
   const from = monotonicMicros();
-  const result = await runLoad({ url }, { ...load, durationSeconds: settings.durationSeconds });
+  const result = await runLoad(target, { ...load, durationSeconds: settings.durationSeconds });
   const to = monotonicMicros();
   const cpuMicrosPerRequest =
     (((await groupCpuMilliseconds(pgid)) - cpuBefore) * 1000) / result.total;
@@ -95,9 +103,9 @@ async function profileRun(
   };
 }
 
-/** Profiles `getProduct` on the products service and on the reference. */
+/** Profiles each of {@link PROFILED_OPERATIONS} on the products service and on the reference. */
 export async function profileKit(settings: RunSettings): Promise<KitProfileResult> {
-  settings.say("kit-profile: starting users and products, a profiled products and the reference …");
+  settings.say("kit-profile: starting users and products, then profiled servers per operation …");
   const stack = new Stack();
   const dir = await mkdtemp(join(tmpdir(), "portico-bench-kit-prof-"));
   stack.add(dir, () => rm(dir, { recursive: true, force: true }));
@@ -106,39 +114,44 @@ export async function profileKit(settings: RunSettings): Promise<KitProfileResul
     stack.add(kit, kit.system.stop);
     const productsPid = await pidListeningOn(Number(new URL(kit.products).port));
     if (productsPid === undefined) throw new Error(`no process listens on ${kit.products}`);
-    const productsDir = join(dir, "products");
-    const products = await startNodeChild({
-      name: "products (profiled)",
-      entry: "services/products/src/main.ts",
-      readyPath: "/readyz",
-      nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${productsDir}`],
-      env: await environmentOf(productsPid),
-    });
-    stack.add(products, products.stop);
-    const referenceDir = join(dir, "reference");
-    const reference = await startReferenceOn(kit.system, [
-      "--cpu-prof",
-      `--cpu-prof-dir=${referenceDir}`,
-    ]);
-    stack.add(reference, reference.stop);
+    const productsEnv = await environmentOf(productsPid);
     const tokens = { admin: kit.admin.token, user: kit.user.token };
-    return {
-      operation: "getProduct",
-      kit: await profileRun(
-        settings,
-        products,
-        productsDir,
-        kitTargets(products.url, kit.productId, tokens).getProduct.url,
-        "products-getProduct.cpuprofile",
-      ),
-      reference: await profileRun(
-        settings,
-        reference,
-        referenceDir,
-        kitTargets(reference.url, kit.productId, tokens).getProduct.url,
-        "reference-getProduct.cpuprofile",
-      ),
-    };
+    const operations: ProfiledOperation[] = [];
+    for (const operation of PROFILED_OPERATIONS) {
+      const productsDir = join(dir, `products-${operation}`);
+      const products = await startNodeChild({
+        name: "products (profiled)",
+        entry: "services/products/src/main.ts",
+        readyPath: "/readyz",
+        nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${productsDir}`],
+        env: productsEnv,
+      });
+      stack.add(products, products.stop);
+      const referenceDir = join(dir, `reference-${operation}`);
+      const reference = await startReferenceOn(kit.system, [
+        "--cpu-prof",
+        `--cpu-prof-dir=${referenceDir}`,
+      ]);
+      stack.add(reference, reference.stop);
+      operations.push({
+        operation,
+        kit: await profileRun(
+          settings,
+          products,
+          productsDir,
+          kitTargets(products.url, kit.productId, tokens)[operation],
+          `products-${operation}.cpuprofile`,
+        ),
+        reference: await profileRun(
+          settings,
+          reference,
+          referenceDir,
+          kitTargets(reference.url, kit.productId, tokens)[operation],
+          `reference-${operation}.cpuprofile`,
+        ),
+      });
+    }
+    return { operations };
   } finally {
     await stack.stopAll();
   }

@@ -5,7 +5,7 @@
  */
 import type { GatewayCostResult } from "./gateway-cost.js";
 import type { KitCostResult } from "./kit-cost.js";
-import type { KitProfileResult } from "./kit-profile.js";
+import type { KitProfileResult, ProfiledOperation } from "./kit-profile.js";
 import type { LoadResult } from "./load.js";
 import type { MachineInfo } from "./machine.js";
 import type { MemoryBreakdownResult } from "./memory-breakdown.js";
@@ -120,8 +120,8 @@ function kitSection(k: KitCostResult): string[] {
 }
 
 /** The kit-profile section: CPU per request by category, the kit beside the reference. */
-function kitProfileSection(p: KitProfileResult): string[] {
-  type Run = KitProfileResult["kit"];
+function kitProfileSection(p: ProfiledOperation): string[] {
+  type Run = ProfiledOperation["kit"];
   const share = (run: Run, name: string) =>
     (run.profile.categories.find((c) => c.name === name)?.micros ?? 0) / run.profile.busyMicros;
   const names = [
@@ -259,7 +259,9 @@ export function renderReport(results: BenchResults): string {
   lines.push("");
 
   if (k) lines.push(...kitSection(k));
-  if (results.kitProfile) lines.push(...kitProfileSection(results.kitProfile));
+  for (const operation of results.kitProfile?.operations ?? []) {
+    lines.push(...kitProfileSection(operation));
+  }
   if (results.memoryBreakdown) lines.push(...memorySection(results.memoryBreakdown));
   if (a) {
     const t = a.throughput;
