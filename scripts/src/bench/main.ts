@@ -3,12 +3,14 @@
  * gateway's own cost against a stub upstream beside a bare Node proxy and nginx, (b) the real
  * system direct and through the gateway, (c) latency added at a fixed rate, (d) restock → SSE,
  * (e) `npm start` cold and warm, (f) resident memory — plus a CPU profile of the gateway under
- * load, and writes docs/benchmarks.md (its generated part) and .data/bench/<date>.json.
+ * load; and what issue 14 asks — (kit) the services' CPU per request beside a Fastify reference,
+ * (kit-profile) where that CPU goes, (memory) what an idle service's memory is made of; and
+ * writes docs/benchmarks.md (its generated part) and .data/bench/<date>.json.
  *
- *   npm run bench                               everything (about 8 minutes here)
- *   npm run bench -- --only a,c                 some sections (a b c d e f profile; c and f come
- *                                               with a and b, d with b); docs are not rewritten
- *                                               unless --write is given
+ *   npm run bench                               everything (about 12 minutes here)
+ *   npm run bench -- --only a,c                 some sections (a b c d e f kit kit-profile memory
+ *                                               profile; c and f come with a and b, d with b);
+ *                                               docs are not rewritten unless --write is given
  *   npm run bench -- --duration 5 --warmup 1    shorter runs (seconds)
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
