@@ -68,6 +68,15 @@ def closed_by_server(sock: socket.socket) -> bool:
         return True
 
 
+def assert_refused(sock: socket.socket, status: int, detail: str, method: str = "GET") -> None:
+    """The server answered ``status`` with a Problem saying ``detail``, and closed."""
+    answer = read_answer(sock, method)
+    assert answer.status == status
+    assert answer.problem()["detail"] == detail
+    assert answer.headers["connection"] == "close"
+    assert closed_by_server(sock)
+
+
 @pytest.fixture
 def connection(address: tuple[str, int]) -> Iterator[socket.socket]:
     with socket.create_connection(address, timeout=10) as sock:
@@ -77,10 +86,7 @@ def connection(address: tuple[str, int]) -> Iterator[socket.socket]:
 def test_answers_headers_over_16_kib_with_431(connection: socket.socket) -> None:
     big = "a" * HEAD_LIMIT_BYTES
     connection.sendall(f"GET /ml/models HTTP/1.1\r\nHost: ml\r\nX-Big: {big}\r\n\r\n".encode())
-    answer = read_answer(connection)
-    assert answer.status == 431
-    assert answer.problem()["detail"] == "The request line and headers are too large."
-    assert closed_by_server(connection)
+    assert_refused(connection, 431, "The request line and headers are too large.")
 
 
 def test_refuses_endless_headers_before_they_end(connection: socket.socket) -> None:
@@ -103,11 +109,7 @@ def test_refuses_an_announced_body_over_1_mib_without_reading_it(
         b"POST /ml/sentiment HTTP/1.1\r\nHost: ml\r\nContent-Type: application/json\r\n"
         b"Content-Length: 30000000\r\n\r\n"
     )
-    answer = read_answer(connection, "POST")
-    assert answer.status == 413
-    assert answer.problem()["detail"] == "The request body is too large."
-    assert answer.headers["connection"] == "close"
-    assert closed_by_server(connection)
+    assert_refused(connection, 413, "The request body is too large.", "POST")
 
 
 def test_refuses_a_streamed_body_once_past_1_mib(connection: socket.socket) -> None:
@@ -136,16 +138,11 @@ def test_serves_a_websocket_upgrade_request_as_plain_http(connection: socket.soc
 
 def test_answers_a_malformed_request_with_a_400_problem(connection: socket.socket) -> None:
     connection.sendall(b"NOT HTTP AT ALL\r\n\r\n")
-    answer = read_answer(connection)
-    assert answer.status == 400
-    assert answer.problem()["detail"] == "The request is not valid HTTP."
+    assert_refused(connection, 400, "The request is not valid HTTP.")
 
 
 def test_answers_408_to_a_client_that_sends_nothing(connection: socket.socket) -> None:
-    answer = read_answer(connection)
-    assert answer.status == 408
-    assert answer.problem()["detail"] == "The request was not received in time."
-    assert closed_by_server(connection)
+    assert_refused(connection, 408, "The request was not received in time.")
 
 
 def test_answers_408_to_headers_that_never_end(connection: socket.socket) -> None:
@@ -245,6 +242,4 @@ def test_serves_http_1_0_without_host(connection: socket.socket) -> None:
 
 def test_answers_another_http_version_with_505(connection: socket.socket) -> None:
     connection.sendall(b"GET /ml/models HTTP/2.0\r\nHost: ml\r\n\r\n")
-    answer = read_answer(connection)
-    assert answer.status == 505
-    assert answer.problem()["detail"] == "Only HTTP/1.0 and HTTP/1.1 are served."
+    assert_refused(connection, 505, "Only HTTP/1.0 and HTTP/1.1 are served.")
