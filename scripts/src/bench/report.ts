@@ -247,6 +247,13 @@ export function renderReport(results: BenchResults): string {
       `| (f) resident memory per Node process, idle (largest) | ${mib(worst[1])} MiB (${worst[0]}) | ≤ ${GOALS.idleRssBytes / 1e6} MB (${mib(GOALS.idleRssBytes)} MiB) | ${met(worst[1] <= GOALS.idleRssBytes)} |`,
     );
   }
+  const memory = results.memoryBreakdown;
+  if (memory && memory.processes.length > 0) {
+    const worst = memory.processes.reduce((x, y) => (y.resident > x.resident ? y : x));
+    lines.push(
+      `| (memory) resident memory per TypeScript service, idle (largest, memory section) | ${mib(worst.resident)} MiB (${worst.name}) | ≤ ${GOALS.idleRssBytes / 1e6} MB (${mib(GOALS.idleRssBytes)} MiB) | ${met(worst.resident <= GOALS.idleRssBytes)} |`,
+    );
+  }
   const k = results.kitCost;
   if (k) {
     for (const { operation, kit, reference } of k.comparisons) {
