@@ -12,8 +12,9 @@ export type * as UsersApi from "../generated/users.js";
 export * from "./events.js";
 export * from "./queries.js";
 
-/** The services that own an HTTP contract in `contracts/<name>.yaml`. */
-export const SERVICE_NAMES = ["users", "products", "notifications"] as const;
+import { SERVICE_NAMES } from "../generated/service-names.js";
+
+export { SERVICE_NAMES };
 /** A service that owns an HTTP contract. */
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 /**

@@ -25,7 +25,6 @@ import { buildK8s } from "./generate/deploy/k8s.js";
 import { readEventsModel } from "./generate/event-model.js";
 import { buildEventSchemas } from "./generate/event-schemas.js";
 import { buildEventTypes } from "./generate/event-types.js";
-import { syncPythonClient } from "./generate/python-client.js";
 import { buildPythonModels, pythonModelsFile } from "./generate/python-models.js";
 import { readServiceDeclarations, type ServiceDeclaration } from "./services/declarations.js";
 
@@ -86,6 +85,15 @@ export async function buildGeneratedFiles(): Promise<Map<string, string>> {
   return files;
 }
 
+/**
+ * contracts/generated/service-names.ts: the TypeScript services with an HTTP contract, the names
+ * `loadContract` accepts besides `gateway` and `public`.
+ */
+export function buildServiceNames(declared: readonly ServiceDeclaration[]): string {
+  const names = declared.filter((s) => s.language === "typescript").map((s) => s.contract);
+  return `// ${DO_NOT_EDIT}\n\n/** The TypeScript services that own an HTTP contract in \`contracts/<name>.yaml\`. */\nexport const SERVICE_NAMES = [${names.map((n) => JSON.stringify(n)).join(", ")}] as const;\n`;
+}
+
 /** The version a service's image is tagged with: its package.json's or pyproject.toml's. */
 async function versionOf(dir: string): Promise<string> {
   const pkg = await readFile(join(root, dir, "package.json"), "utf8").catch(() => undefined);
@@ -122,6 +130,7 @@ async function main(): Promise<void> {
     [...contractFiles].map(([name, content]) => [`contracts/generated/${name}`, content]),
   );
   for (const [path, content] of await buildDeploymentFiles()) files.set(path, content);
+  files.set("contracts/generated/service-names.ts", buildServiceNames(services));
   // Generated inside each Python service: its pydantic models (Python tooling).
   for (const service of services.filter((s) => s.language === "python")) {
     const bundle = contractFiles.get(`${service.contract}.openapi.json`) as string;
@@ -138,8 +147,6 @@ async function main(): Promise<void> {
       await writeFile(path, content);
     }
   }
-  // The Python client, from the public document just written (clients/python/portico_client).
-  stale.push(...(await syncPythonClient(check)));
   if (check && stale.length > 0) {
     console.error(
       `Generated code is stale: ${stale.join(", ")}\nRun \`npm run generate\` and commit the result.`,
