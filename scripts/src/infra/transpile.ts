@@ -178,7 +178,9 @@ async function expandWorkspaces(repoRoot: string, patterns: readonly string[]): 
       for (const dir of dirs) {
         const entries = await readdir(join(repoRoot, dir), { withFileTypes: true }).catch(() => []);
         for (const entry of entries) {
-          if (entry.isDirectory() && !entry.name.startsWith(".")) next.push(`${dir}/${entry.name}`);
+          if (entry.isDirectory() && !entry.name.startsWith(".")) {
+            next.push(dir ? `${dir}/${entry.name}` : entry.name);
+          }
         }
       }
       dirs = next.sort();

@@ -26,7 +26,8 @@ describe("transpileWorkspaces", () => {
   beforeAll(async () => {
     dir = await tempDir("transpile");
     repo = dir.path;
-    await put(repo, "package.json", { private: true, workspaces: ["lib", "app", "scripts"] });
+    // A pattern, as npm reads it: every folder with a package.json (lib, app; scripts is skipped).
+    await put(repo, "package.json", { private: true, workspaces: ["*", "scripts"] });
     await put(repo, "lib/package.json", {
       name: "@fx/lib",
       type: "module",
