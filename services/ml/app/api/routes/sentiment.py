@@ -22,7 +22,7 @@ router = APIRouter(tags=["sentiment"])
     operation_id="analyzeSentiment",
     summary="Score the sentiment of a text",
     response_model=SentimentResult,
-    responses=problem_responses(400, 401),
+    responses=problem_responses(400, 401, 503),
 )
 async def analyze_sentiment(
     body: SentimentRequest,
@@ -38,7 +38,7 @@ async def analyze_sentiment(
     operation_id="analyzeSentimentBatch",
     summary="Score the sentiment of up to 100 texts",
     response_model=SentimentBatchResult,
-    responses=problem_responses(400, 401, 403),
+    responses=problem_responses(400, 401, 403, 503),
 )
 async def analyze_sentiment_batch(
     body: SentimentBatchRequest,
