@@ -1,0 +1,140 @@
+/**
+ * `npm run new:service` end to end, once per language: scaffolds a throwaway service in a scratch
+ * copy of the repository (a git worktree of HEAD whose node_modules link to this checkout's),
+ * checks that nothing outside its folder, its contract, the event contract and the generated
+ * output changed, then starts the copy's whole system and calls the service through the gateway
+ * with @portico/client (drive-service.ts). The copy is removed afterwards. Slow: one system
+ * start and one generation per language.
+ */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "@jest/globals";
+import { entityOf } from "../../src/new-service/names.js";
+import { repoRoot } from "../../src/paths.js";
+
+const run = promisify(execFile);
+
+/** Paths a scaffold may change: its own, the event contract, generated output, the lockfile. */
+function allowedChange(service: string, path: string): boolean {
+  return (
+    path.startsWith(`services/${service}/`) ||
+    path === `contracts/${service}.yaml` ||
+    path === "contracts/events.yaml" ||
+    path.startsWith("contracts/generated/") ||
+    path === "compose.yaml" ||
+    path.startsWith("deploy/") ||
+    path === "package-lock.json"
+  );
+}
+
+/**
+ * A worktree of HEAD at a temporary path with node_modules linked to this checkout's, except the
+ * workspace packages (`@portico/*`), linked to the copy's own folders.
+ */
+async function scratchCopy(): Promise<{ dir: string; remove(): Promise<void> }> {
+  const parent = await mkdtemp(join(tmpdir(), "portico-scaffold-"));
+  const dir = join(parent, "repo");
+  await run("git", ["worktree", "add", "--detach", dir, "HEAD"], { cwd: repoRoot });
+  await mkdir(join(dir, "node_modules", "@portico"), { recursive: true });
+  for (const entry of await readdir(join(repoRoot, "node_modules"))) {
+    if (entry !== "@portico") {
+      await symlink(join(repoRoot, "node_modules", entry), join(dir, "node_modules", entry));
+    }
+  }
+  for (const entry of await readdir(join(repoRoot, "node_modules", "@portico"))) {
+    const { stdout } = await run("readlink", [
+      "-f",
+      join(repoRoot, "node_modules", "@portico", entry),
+    ]);
+    const folder = stdout.trim().slice(repoRoot.length + 1);
+    await symlink(join(dir, folder), join(dir, "node_modules", "@portico", entry));
+  }
+  // The Python services' environments (npm test creates them first).
+  for (const entry of await readdir(join(repoRoot, "services"))) {
+    const venv = join(repoRoot, "services", entry, ".venv");
+    if (existsSync(venv)) await symlink(venv, join(dir, "services", entry, ".venv"));
+  }
+  return {
+    dir,
+    remove: async () => {
+      await run("git", ["worktree", "remove", "--force", dir], { cwd: repoRoot }).catch(
+        () => undefined,
+      );
+      await rm(parent, { recursive: true, force: true });
+    },
+  };
+}
+
+const copies: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const remove of copies) await remove();
+}, 60_000);
+
+describe.each([
+  ["typescript", "scaffoldts", []],
+  ["python", "scaffoldpy", ["--python"]],
+] as const)("npm run new:service (%s)", (_language, service, flags) => {
+  it("writes a service that runs behind the gateway with nothing else edited", async () => {
+    const copy = await scratchCopy();
+    copies.push(copy.remove);
+    const tsx = join(repoRoot, "node_modules", ".bin", "tsx");
+    await run(
+      tsx,
+      [
+        "--conditions=portico-source",
+        "scripts/src/new-service/main.ts",
+        service,
+        ...flags,
+        "--no-install",
+      ],
+      {
+        cwd: copy.dir,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+    if (existsSync(join(copy.dir, "services", service, "package.json"))) {
+      // What `npm install` does for the workspace (the copy's node_modules are links).
+      await symlink(
+        join(copy.dir, "services", service),
+        join(copy.dir, "node_modules", "@portico", service),
+      );
+    }
+
+    const { stdout: status } = await run(
+      "git",
+      ["status", "--porcelain", "--untracked-files=all"],
+      {
+        cwd: copy.dir,
+      },
+    );
+    const changed = status
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => line.slice(3))
+      .filter((path) => !path.startsWith("node_modules") && !path.includes("/.venv"));
+    expect(changed.filter((path) => !allowedChange(service, path))).toEqual([]);
+    expect(changed).toContain(`contracts/${service}.yaml`);
+
+    const { stdout } = await run(
+      tsx,
+      ["--conditions=portico-source", "scripts/test/scaffold/drive-service.ts", service],
+      {
+        cwd: copy.dir,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+    expect(JSON.parse(stdout.trim().split("\n").at(-1) as string)).toEqual({
+      anonymous: 401,
+      created: 201,
+      got: 200,
+      sameAsCreated: true,
+      event: `${service}.${entityOf(service)}.created`,
+      eventAbout: true,
+      eventValid: true,
+    });
+  }, 600_000);
+});
