@@ -3,6 +3,7 @@
  * (`POST /users`, a 409 means the account exists) and sign in (`POST /auth/token`, RFC 6749
  * section 4.3 password grant).
  */
+import { NEW_PRODUCT_BODY } from "./gateway-cost.js";
 
 /** A signed-in account. */
 export interface Account {
@@ -45,4 +46,35 @@ export async function signIn(baseUrl: string, email: string, password: string): 
   }
   const payload = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString());
   return { email, userId: String(payload.sub), token };
+}
+
+/**
+ * The benchmark's administrator (`adminEmail`, made admin by the users service's `ADMIN_EMAILS`)
+ * and an ordinary user, registered and signed in through `baseUrl`.
+ * @throws Error when registration or sign-in fails.
+ */
+export async function signInBenchAccounts(
+  baseUrl: string,
+  adminEmail: string,
+): Promise<{ admin: Account; user: Account }> {
+  const admin = await signIn(baseUrl, adminEmail, "bench-admin-password");
+  const user = await signIn(baseUrl, "bench-user@example.com", "bench-user-password");
+  return { admin, user };
+}
+
+/**
+ * Creates the product the benchmark reads (`NEW_PRODUCT_BODY`) through `baseUrl` as `admin`.
+ * @returns its id.
+ * @throws Error with the status and body when it is not created.
+ */
+export async function createBenchProduct(baseUrl: string, admin: Account): Promise<string> {
+  const created = await fetch(`${baseUrl}/products`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${admin.token}`, "content-type": "application/json" },
+    body: NEW_PRODUCT_BODY,
+  });
+  if (created.status !== 201) {
+    throw new Error(`creating the benchmark product: ${created.status} ${await created.text()}`);
+  }
+  return ((await created.json()) as { id: string }).id;
 }

@@ -5,7 +5,7 @@
  * the server's CPU time per request (from /proc) and by requests per second. Only the users and
  * products services run (with their own NATS and PostgreSQL); tokens come from the users service.
  */
-import { signIn } from "./accounts.js";
+import { createBenchProduct, signInBenchAccounts } from "./accounts.js";
 import { Stack } from "./children.js";
 import { NEW_PRODUCT_BODY } from "./gateway-cost.js";
 import type { LoadResult, LoadTarget } from "./load.js";
@@ -38,17 +38,8 @@ export async function startKitSystem(name: string) {
   try {
     const users = system.urls.byProcess.users as string;
     const products = system.urls.byProcess.products as string;
-    const admin = await signIn(users, system.adminEmail, "bench-admin-password");
-    const user = await signIn(users, "bench-user@example.com", "bench-user-password");
-    const created = await fetch(`${products}/products`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${admin.token}`, "content-type": "application/json" },
-      body: NEW_PRODUCT_BODY,
-    });
-    if (created.status !== 201) {
-      throw new Error(`creating the benchmark product: ${created.status} ${await created.text()}`);
-    }
-    const productId = ((await created.json()) as { id: string }).id;
+    const { admin, user } = await signInBenchAccounts(users, system.adminEmail);
+    const productId = await createBenchProduct(products, admin);
     return { system, users, products, admin, user, productId };
   } catch (error) {
     await system.stop();

@@ -4,7 +4,7 @@
  * `POST /products`, each directly to the products service and through the gateway; the latency the
  * gateway adds at a fixed rate; and every process's resident memory, idle and under load.
  */
-import { type Account, signIn } from "./accounts.js";
+import { type Account, createBenchProduct, signInBenchAccounts } from "./accounts.js";
 import { NEW_PRODUCT_BODY, UNREACHABLE_RATE_LIMITS } from "./gateway-cost.js";
 import type { LoadResult } from "./load.js";
 import { pidListeningOn, residentBytes, sampleResident } from "./memory.js";
@@ -73,17 +73,8 @@ export async function benchRealSystem(
     }
     const gateway = system.urls.gateway;
     const products = system.urls.byService.products;
-    const admin = await signIn(gateway, system.adminEmail, "bench-admin-password");
-    const user = await signIn(gateway, "bench-user@example.com", "bench-user-password");
-    const created = await fetch(`${gateway}/products`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${admin.token}`, "content-type": "application/json" },
-      body: NEW_PRODUCT_BODY,
-    });
-    if (created.status !== 201) {
-      throw new Error(`creating the benchmark product: ${created.status} ${await created.text()}`);
-    }
-    const productId = ((await created.json()) as { id: string }).id;
+    const { admin, user } = await signInBenchAccounts(gateway, system.adminEmail);
+    const productId = await createBenchProduct(gateway, admin);
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const idle: Record<string, number | undefined> = {};
     for (const [name, pid] of Object.entries(pids)) idle[name] = await residentBytes(pid);
