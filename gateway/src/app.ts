@@ -19,6 +19,7 @@ import proxyAddr from "proxy-addr";
 import type { GatewayConfig } from "./config.js";
 import { createEdge, type EdgeConfig } from "./edge/edge.js";
 import { failoverJwks } from "./edge/jwks.js";
+import { protocolGuard } from "./edge/protocol.js";
 import { precomputedSecurityHeaders } from "./edge/security-headers.js";
 import { createEventStreams, STREAM_EVENTS_OPERATION } from "./events/events-stream.js";
 import { declaredCaches } from "./events/http-cache.js";
@@ -136,7 +137,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     caches,
     logger,
   });
-  const listener =
+  const lanes =
     options.fastLane === false
       ? (req: IncomingMessage, res: ServerResponse) => {
           fastLaneRequests.labels("full").inc();
@@ -163,7 +164,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         });
 
   return {
-    listener,
+    listener: protocolGuard(lanes),
     app,
     table,
     pools: upstreams.pools,

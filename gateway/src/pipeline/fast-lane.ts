@@ -145,6 +145,7 @@ export function createFastLane(
       return;
     }
     const take = () => {
+      if (req.method === "HEAD") req.method = "GET"; // as the app's headAsGet: Node drops the body
       req.openapi = {
         openApiRoute: route.template,
         expressRoute: route.template,
@@ -168,7 +169,11 @@ export function createFastLane(
     const url = req.url ?? "/";
     const mark = url.indexOf("?");
     const pathname = mark < 0 ? url : url.slice(0, mark);
-    const matched = method === "OPTIONS" || tracingEnabled() ? undefined : match(method, pathname);
+    // HEAD is answered as GET without a body (RFC 9110 section 9.3.2), as the app does.
+    const matched =
+      method === "OPTIONS" || tracingEnabled()
+        ? undefined
+        : match(method === "HEAD" ? "GET" : method, pathname);
     const operation = matched?.route.checks;
     const proxy = matched && proxies.get(matched.route.service);
     const length = Number(req.headers["content-length"] ?? 0);

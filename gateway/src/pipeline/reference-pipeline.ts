@@ -1,6 +1,7 @@
 /**
  * The reference pipeline: the Express app every answer of the gateway is defined by (the fast
  * lane only ever takes requests this pipeline would accept, and must answer them the same way).
+ * Paths match exactly and queries are parsed flat, as in every service (kit routing.ts).
  * In order: the event stream's query token into a header → request id → trace span and metrics
  * → access log → security headers and CORS → health and `/metrics` → `/openapi.json` and
  * `/docs` → deadline and rate limit → raw body (read once) → contract validation
@@ -10,8 +11,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   contractValidator,
+  headAsGet,
   httpLogger,
   type Logger,
+  matchContractPathsExactly,
   problemErrorHandler,
   requestId,
   type TokenVerifier,
@@ -63,11 +66,12 @@ export function referencePipeline(parts: ReferencePipelineParts): ReferencePipel
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false); // 304s only where the contract declares them (the upstream's own)
-  app.set("query parser", "extended");
+  matchContractPathsExactly(app); // exact paths, flat query parser (kit routing.ts)
   app.set("trust proxy", edge.trustProxy);
   // Before anything logs the URL: `GET /events?access_token=` becomes the Authorization header.
   app.use(queryTokenForOperation(table, parts.queryTokenOperation));
   app.use(requestId(), traceRequests(), recordGatewayMetrics(table), httpLogger(logger));
+  app.use(headAsGet()); // after what records the method: HEAD is answered as GET, bodiless
   app.use(edge.headers);
   app.use(
     healthRoutes(

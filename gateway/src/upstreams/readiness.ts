@@ -7,6 +7,7 @@
  * already answers that service's requests with a fast 503, and pulling every gateway instance out
  * of the load balancer for one failing service would fail the other services' requests too.
  */
+import { EXACT_ROUTER_OPTIONS } from "@portico/kit/core";
 import express from "express";
 import { PROBE_TIMEOUT_MS, probe } from "./probe.js";
 import type { BreakerState } from "./resilience.js";
@@ -81,7 +82,7 @@ export function healthRoutes(
   timeoutMs = PROBE_TIMEOUT_MS,
   breakers?: ReadonlyMap<string, { state(): BreakerState }>,
 ): express.Router {
-  const router = express.Router();
+  const router = express.Router(EXACT_ROUTER_OPTIONS);
   router.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
