@@ -72,7 +72,9 @@ export function securityHandlers(options: { jwksUrl: string; issuer: string; aud
       request.caller = caller;
     },
     async apiKeyAuth() {
-      throw refused(401, "API keys are not supported by the reference service");
+      // No statusCode: glue then answers with bearerAuth's (401, or 403 for a valid token whose
+      // role is not allowed).
+      throw new Error("API keys are not supported by the reference service");
     },
   };
 }
