@@ -52,12 +52,20 @@ export async function scaffoldService(options: ScaffoldOptions): Promise<string[
   }
   const serviceDir = join(root, "services", name);
   const contract = join(root, "contracts", `${name}.yaml`);
-  if (existsSync(serviceDir) || existsSync(contract)) {
+  // A folder holding only a prepared `.venv` (a Python environment to reuse) is not a service yet.
+  const taken = existsSync(serviceDir) && (await readdir(serviceDir)).some((f) => f !== ".venv");
+  if (taken || existsSync(contract)) {
     throw new Error(`services/${name} or contracts/${name}.yaml exists already`);
   }
   const placeholders = placeholdersOf(name, nextPort(readServiceDeclarations(root)));
   const template = join(TEMPLATES, options.language);
   const written: string[] = [];
+  await mkdir(dirname(contract), { recursive: true });
+  await writeFile(
+    contract,
+    fill(await readFile(join(TEMPLATES, "contract.yaml"), "utf8"), placeholders),
+  );
+  written.push(relative(root, contract));
   for (const file of await filesUnder(template)) {
     const target = file === "contract.yaml" ? contract : join(serviceDir, fill(file, placeholders));
     await mkdir(dirname(target), { recursive: true });

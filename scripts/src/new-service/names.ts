@@ -44,7 +44,8 @@ export function placeholdersOf(name: string, port: number): Placeholders {
 /** `text` with every placeholder replaced; `"__port__"` (quoted, as JSON templates hold it) by the number. */
 export function fill(text: string, placeholders: Placeholders): string {
   return text.replaceAll('"__port__"', placeholders.__port__).replace(
-    /__(name|Name|NAME|entity|Entity|port)__/g,
+    // Python's own `if __name__ == "__main__":` is not a placeholder.
+    /__(name|Name|NAME|entity|Entity|port)__(?! == "__main__")/g,
     (m) => placeholders[m as keyof Placeholders],
   );
 }

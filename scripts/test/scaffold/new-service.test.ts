@@ -33,7 +33,8 @@ function allowedChange(service: string, path: string): boolean {
 
 /**
  * A worktree of HEAD at a temporary path with node_modules linked to this checkout's, except the
- * workspace packages (`@portico/*`), linked to the copy's own folders.
+ * workspace packages (`@portico/*`), linked to the copy's own folders, and the cache (the
+ * transpiled mirror of its workspaces).
  */
 async function scratchCopy(): Promise<{ dir: string; remove(): Promise<void> }> {
   const parent = await mkdtemp(join(tmpdir(), "portico-scaffold-"));
@@ -41,7 +42,8 @@ async function scratchCopy(): Promise<{ dir: string; remove(): Promise<void> }> 
   await run("git", ["worktree", "add", "--detach", dir, "HEAD"], { cwd: repoRoot });
   await mkdir(join(dir, "node_modules", "@portico"), { recursive: true });
   for (const entry of await readdir(join(repoRoot, "node_modules"))) {
-    if (entry !== "@portico") {
+    // The copy's own: its workspaces (below) and the transpiled mirror npm start runs (.cache).
+    if (entry !== "@portico" && entry !== ".cache") {
       await symlink(join(repoRoot, "node_modules", entry), join(dir, "node_modules", entry));
     }
   }
@@ -81,6 +83,19 @@ describe.each([
   it("writes a service that runs behind the gateway with nothing else edited", async () => {
     const copy = await scratchCopy();
     copies.push(copy.remove);
+    if (flags.length > 0) {
+      // Lean: the new Python service reuses an existing one's environment (the template's lock
+      // files are the ML service's) instead of installing its own.
+      const donor = (await readdir(join(repoRoot, "services"))).find((entry) =>
+        existsSync(join(repoRoot, "services", entry, ".venv", "bin", "datamodel-codegen")),
+      );
+      if (!donor) throw new Error("no Python environment to reuse: npm run ml:env -- --dev");
+      await mkdir(join(copy.dir, "services", service), { recursive: true });
+      await symlink(
+        join(repoRoot, "services", donor, ".venv"),
+        join(copy.dir, "services", service, ".venv"),
+      );
+    }
     const tsx = join(repoRoot, "node_modules", ".bin", "tsx");
     await run(
       tsx,
