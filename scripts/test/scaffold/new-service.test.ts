@@ -54,6 +54,9 @@ async function scratchCopy(): Promise<{ dir: string; remove(): Promise<void> }> 
     ]);
     const folder = stdout.trim().slice(repoRoot.length + 1);
     await symlink(join(dir, folder), join(dir, "node_modules", "@portico", entry));
+    // A workspace's own node_modules (versions that differ from the root's).
+    const own = join(repoRoot, folder, "node_modules");
+    if (existsSync(own)) await symlink(own, join(dir, folder, "node_modules"));
   }
   // The Python services' environments (npm test creates them first).
   for (const entry of await readdir(join(repoRoot, "services"))) {
