@@ -2,8 +2,9 @@
  * The access log: one line per request when its response finishes (or the connection closes
  * first), `{ reqId, method, path, status, durationMs, operationId }`, 5xx and aborted requests as
  * error, 4xx as warn, the rest info. It replaces pino-http, which serialised the whole request
- * and response on every line (~9-17 % of a request's CPU, issue 14): nothing is built when the
- * level is off, and the request's child logger is made only when something asks for `req.log`.
+ * and response on every line and made a child logger for every request (~9-17 % of a request's
+ * CPU, issue 14): nothing is built when the level is off, and a request's child logger only when
+ * something logs for it ({@link requestLog}).
  * The path is logged without its query, which may carry credentials.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -13,7 +14,7 @@ declare module "http" {
   interface IncomingMessage {
     /** The request id (`requestId()` in app.ts sets it). */
     id?: string;
-    /** A logger bound to this request's id (`accessLogger` makes it on first use). */
+    /** A logger bound to this request's id (made on first use by `requestLog`). */
     log?: Logger;
   }
 }
@@ -22,6 +23,15 @@ declare module "http" {
 interface MatchedRequest extends IncomingMessage {
   originalUrl?: string;
   openapi?: { schema?: { operationId?: string } };
+}
+
+/**
+ * The logger of `req`: `req.log` when set, else a child of `logger` bound to `reqId: req.id`, kept
+ * as `req.log` (made on first use: most requests log nothing of their own).
+ */
+export function requestLog(req: IncomingMessage, logger: Logger): Logger {
+  req.log ??= logger.child({ reqId: req.id });
+  return req.log;
 }
 
 /** Paths never logged: probes poll every few seconds and would drown the requests that matter. */
@@ -34,23 +44,14 @@ export function accessLevel(status: number): "error" | "warn" | "info" {
 
 /**
  * Middleware (Express, or a bare `node:http` pair with `next` omitted): logs the request's access
- * line with `logger` when it ends, and gives it `req.log` (a child of `logger` with `reqId`, made
- * on first use). Reads `req.id` and the matched operation when the response ends, so it may run
- * before they are set. Record the method here, before anything rewrites it (HEAD as GET).
+ * line with `logger` when it ends. Reads `req.id` and the matched operation when the response
+ * ends, so it may run before they are set; install it before anything rewrites the method (HEAD
+ * continues as GET).
  */
 export function accessLogger(
   logger: Logger,
 ): (req: IncomingMessage, res: ServerResponse, next?: () => void) => void {
   return (req, res, next) => {
-    let child: Logger | undefined;
-    Object.defineProperty(req, "log", {
-      configurable: true,
-      enumerable: false,
-      get: () => (child ??= logger.child({ reqId: req.id })),
-      set: (value: Logger) => {
-        child = value;
-      },
-    });
     const url = (req as MatchedRequest).originalUrl ?? req.url ?? "/";
     const query = url.indexOf("?");
     const path = query === -1 ? url : url.slice(0, query);

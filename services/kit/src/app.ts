@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from "express";
 import * as OpenApiValidator from "express-openapi-validator";
-import { accessLogger } from "./access-log.js";
+import { accessLogger, requestLog } from "./access-log.js";
 import {
   type ApiKeyVerifier,
   type Principal,
@@ -262,7 +262,9 @@ export function createApp<Ops>(options: AppOptions<Ops>): express.Express {
             headers: req.headers,
             principal: r.principal,
             requestId: r.id as string,
-            log: req.log ?? options.logger,
+            get log() {
+              return requestLog(req, options.logger);
+            },
           }),
         ),
       )) as { status: number; body?: unknown; headers?: Record<string, string> };
@@ -368,8 +370,7 @@ function capitalise(s: string): string {
 export function problemErrorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const { problem, unexpected } = toProblem(err);
-    const log = (req as Request).log ?? logger;
-    if (unexpected) log.error({ err }, "request failed");
+    if (unexpected) requestLog(req, logger).error({ err }, "request failed");
     if (res.headersSent) {
       res.destroy();
       return;

@@ -3,8 +3,8 @@
  * U+0000 (the server refuses it with SQLSTATE 22021 / 22P05), so a request carrying it anywhere
  * — a body property or key at any depth, a query or path parameter, a header — is a 400 naming
  * each field, decided once before any handler runs instead of by a check each handler must
- * remember. Headers cannot carry it in practice (Node's HTTP parser refuses a NUL byte in a
- * header), but they are checked all the same so the rule holds for any request source.
+ * remember. Headers cannot carry it (Node's HTTP parser refuses a NUL byte in a header); the
+ * function still looks at headers when given them, for request sources other than Node's parser.
  */
 import type { RequestHandler } from "express";
 import { badRequest, type FieldError, type HttpProblem } from "./problem.js";
@@ -67,7 +67,8 @@ export function nulCharacterProblem(parts: RequestParts): HttpProblem | undefine
 }
 
 /**
- * Express middleware applying the rule to the body, query, path parameters and headers. Runs
+ * Express middleware applying the rule to the body, query and path parameters (Node's HTTP parser
+ * already refuses a header holding NUL, with a 400, before any app code runs). Runs
  * after the contract validator, so the path parameters are the operation's (`req.openapi`) and
  * credentials were judged first (a NUL never turns a 401 into a 400).
  */
@@ -80,7 +81,6 @@ export function rejectNulCharacters(): RequestHandler {
         body: req.body,
         query: req.query,
         path: pathParams ?? req.params,
-        headers: req.headers,
       }),
     );
   };
