@@ -17,7 +17,7 @@ export interface NotificationsAppDeps extends HandlerDeps {
  * Builds the Express app.
  * @throws Error when the handlers do not match the contract's operationIds.
  */
-export function buildApp(deps: NotificationsAppDeps): ReturnType<typeof createApp> {
+export function createService(deps: NotificationsAppDeps): ReturnType<typeof createApp> {
   return createApp<NotificationsApi.operations>({
     contract: loadContract("notifications"),
     handlers: createHandlers(deps),

@@ -2,11 +2,11 @@
  * Events the notifications service consumes: `products.product.back_in_stock` (stream PRODUCTS,
  * durable `notifications-back-in-stock`). For each subscriber of the product it writes an inbox
  * notification, its outbox email and its `notifications.notification.created` event (see
- * published-events.ts) — in one transaction with the record that the event was processed, so a
+ * events.ts) — in one transaction with the record that the event was processed, so a
  * redelivery, a duplicate or a replay changes nothing. The email is sent later by the outbox
  * sender and the event published by the outbox relay, never here.
  */
-import { type EventEnvelope, STREAMS, validateEvent } from "@portico/contracts";
+import { CONSUMERS, type EventEnvelope, STREAMS, validateEvent } from "@portico/contracts";
 import {
   consumeEvents,
   describeValidationErrors,
@@ -25,10 +25,12 @@ import { insertBackInStock } from "./store/notifications.js";
 import type { NotificationsDatabase } from "./store/schema.js";
 import { subscribersWithoutNotification } from "./store/subscriptions.js";
 
+/** The back-in-stock consumer as contracts/events.yaml declares it: stream, durable, subject. */
+export const BACK_IN_STOCK = CONSUMERS["notifications-back-in-stock"];
 /** The subject consumed. */
-export const BACK_IN_STOCK_SUBJECT = "products.product.back_in_stock";
+export const BACK_IN_STOCK_SUBJECT = BACK_IN_STOCK.subject;
 /** Durable consumer name (`<consumer-service>-<purpose>`). */
-export const BACK_IN_STOCK_DURABLE = "notifications-back-in-stock";
+export const BACK_IN_STOCK_DURABLE = BACK_IN_STOCK.durable;
 
 /** A `products.product.back_in_stock` event. */
 export type BackInStockEvent = EventEnvelope<typeof BACK_IN_STOCK_SUBJECT>;
@@ -145,9 +147,7 @@ export async function consumeBackInStock(
 ): Promise<RunningConsumer> {
   await ensureStream(nc, STREAMS.products);
   return consumeEvents(nc, {
-    stream: STREAMS.products.name,
-    durable: BACK_IN_STOCK_DURABLE,
-    subject: BACK_IN_STOCK_SUBJECT,
+    ...BACK_IN_STOCK,
     log: deps.log,
     ...policy,
     handle: async (event, { requestId }) => {

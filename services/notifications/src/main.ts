@@ -16,14 +16,14 @@ import {
   startOutboxRelay,
   startTelemetry,
 } from "@portico/kit";
-import { buildApp } from "./app.js";
+import { createService } from "./app.js";
 import { readConfig } from "./config.js";
+import { BACK_IN_STOCK_DURABLE, backInStockReplayer, consumeBackInStock } from "./consumers.js";
 import { natsDeadLetterStore } from "./dead-letters.js";
-import { BACK_IN_STOCK_DURABLE, backInStockReplayer, consumeBackInStock } from "./events.js";
+import { NOTIFICATIONS_STREAM } from "./events.js";
 import { scheduleNotificationJobs } from "./jobs/index.js";
 import { createOutboxSender } from "./mail/outbox-sender.js";
 import { createSmtpTransport } from "./mail/transport.js";
-import { NOTIFICATIONS_STREAM } from "./published-events.js";
 import { natsLookups } from "./queries.js";
 import { migrations } from "./store/migrations/index.js";
 import type { NotificationsDatabase } from "./store/schema.js";
@@ -78,7 +78,7 @@ const jobs = await scheduleNotificationJobs({
   kickSender: sender.kick,
 });
 
-const app = buildApp({
+const app = createService({
   db,
   lookups,
   deadLetters,

@@ -37,7 +37,7 @@ export interface ProductsAppOptions {
  * checks the database only.
  * @throws Error when the handlers do not cover the contract exactly.
  */
-export function createProductsApp(options: ProductsAppOptions): Express {
+export function createService(options: ProductsAppOptions): Express {
   const { db, events } = options;
   return createApp<ProductsApi.operations>({
     contract: loadContract("products"),

@@ -1,15 +1,11 @@
 /**
- * The review events of the products service:
- * - publishes `products.review.created` (a review was written: the ML service scores its text)
- *   and `products.review.scored` (a score was stored: the product's average changed), both
- *   through the outbox in the transaction of their change, with the product as envelope subject
- *   so that whoever caches the product learns it changed;
- * - consumes `ml.review.scored` (stream `ML`, durable `products-review-scores`): stores the
+ * What the products service consumes:
+ * - `ml.review.scored` (stream `ML`, durable `products-review-scores`): stores the
  *   review's sentiment and recomputes the product's average, in ONE transaction with the record
  *   that the event was applied (kit's processOnce), so a redelivery, a duplicate or a replay
  *   changes nothing.
  */
-import { type EventEnvelope, STREAMS } from "@portico/contracts";
+import { CONSUMERS, type EventEnvelope, STREAMS } from "@portico/contracts";
 import {
   consumeEvents,
   ensureStream,
@@ -19,58 +15,18 @@ import {
   type RunningConsumer,
 } from "@portico/kit";
 import type { Kysely } from "kysely";
-import type { PendingEvent, ProductEvents } from "./events.js";
+import { type ProductEvents, reviewSentimentStored } from "./events.js";
 import { lockProduct } from "./store/products.js";
 import { storeScore, updateAverageSentiment } from "./store/reviews.js";
-import type { Database, ProductRow, ReviewRow } from "./store/schema.js";
+import type { Database } from "./store/schema.js";
 
 /** The subject consumed. */
-export const REVIEW_SCORED_SUBJECT = "ml.review.scored";
+export const REVIEW_SCORED_SUBJECT = CONSUMERS["products-review-scores"].subject;
 /** Durable consumer name (`<consumer-service>-<purpose>`, declared in contracts/events.yaml). */
-export const REVIEW_SCORES_DURABLE = "products-review-scores";
+export const REVIEW_SCORES_DURABLE = CONSUMERS["products-review-scores"].durable;
 
 /** An `ml.review.scored` event. */
 export type ReviewScoredEvent = EventEnvelope<typeof REVIEW_SCORED_SUBJECT>;
-
-/** `products.review.created` for a newly inserted review. */
-export function reviewCreated(review: ReviewRow): PendingEvent<"products.review.created"> {
-  return {
-    subject: "products.review.created",
-    aggregateId: review.product_id,
-    data: {
-      reviewId: review.id,
-      productId: review.product_id,
-      text: review.text,
-      rating: review.rating,
-    },
-  };
-}
-
-/**
- * `products.review.scored` once a review's score is stored.
- * @param product the product after its average was recomputed over the stored score.
- * @throws Error when the product has no average (it was not recomputed: a bug).
- */
-export function reviewSentimentStored(
-  score: Pick<ReviewScoredEvent["data"], "reviewId" | "label"> & { compound: number },
-  product: ProductRow,
-): PendingEvent<"products.review.scored"> {
-  if (product.average_sentiment === null) {
-    throw new Error(`product ${product.id} has a scored review but no average sentiment`);
-  }
-  return {
-    subject: "products.review.scored",
-    aggregateId: product.id,
-    data: {
-      reviewId: score.reviewId,
-      productId: product.id,
-      compound: score.compound,
-      label: score.label,
-      averageSentiment: product.average_sentiment,
-      reviewCount: product.review_count,
-    },
-  };
-}
 
 /** What applying scores needs. */
 export interface ReviewScoresDeps {
@@ -142,9 +98,7 @@ export async function consumeReviewScores(
 ): Promise<RunningConsumer> {
   await ensureStream(nc, STREAMS.ml);
   return consumeEvents(nc, {
-    stream: STREAMS.ml.name,
-    durable: REVIEW_SCORES_DURABLE,
-    subject: REVIEW_SCORED_SUBJECT,
+    ...CONSUMERS["products-review-scores"],
     log: deps.log,
     ...policy,
     handle: async (event, { requestId }) => {

@@ -1,8 +1,9 @@
 /**
  * What the products service publishes, and how: each change writes its events into the `outbox`
  * table in its own transaction; the kit's outbox relay publishes them to the `PRODUCTS` JetStream
- * stream, in order per product, with `Nats-Msg-Id` = event id. The review events, and the one
- * event it consumes (`ml.review.scored`), are in review-events.ts.
+ * stream, in order per product, with `Nats-Msg-Id` = event id. The review events carry the
+ * product as envelope subject, so whoever caches the product learns it changed. What it consumes
+ * is in consumers.ts.
  */
 import type { EventPayloads } from "@portico/contracts";
 import { STREAMS } from "@portico/contracts";
@@ -10,7 +11,7 @@ import { enqueueEvent } from "@portico/kit";
 import type { Transaction } from "kysely";
 import type { StockTransition } from "./domain/stock.js";
 import { toSnapshot } from "./representation.js";
-import type { Database, ProductRow } from "./store/schema.js";
+import type { Database, ProductRow, ReviewRow } from "./store/schema.js";
 
 /** The envelope `source` of every event this service publishes. */
 export const PRODUCTS_SOURCE = "products";
@@ -53,6 +54,46 @@ export function productUpdated(row: ProductRow): PendingEvent<"products.product.
 /** `products.product.deleted` for the product `productId`. */
 export function productDeleted(productId: string): PendingEvent<"products.product.deleted"> {
   return { subject: "products.product.deleted", aggregateId: productId, data: { productId } };
+}
+
+/** `products.review.created` for a newly inserted review. */
+export function reviewCreated(review: ReviewRow): PendingEvent<"products.review.created"> {
+  return {
+    subject: "products.review.created",
+    aggregateId: review.product_id,
+    data: {
+      reviewId: review.id,
+      productId: review.product_id,
+      text: review.text,
+      rating: review.rating,
+    },
+  };
+}
+
+/**
+ * `products.review.scored` once a review's score is stored.
+ * @param product the product after its average was recomputed over the stored score.
+ * @throws Error when the product has no average (it was not recomputed: a bug).
+ */
+export function reviewSentimentStored(
+  score: Pick<EventPayloads["ml.review.scored"], "reviewId" | "label"> & { compound: number },
+  product: ProductRow,
+): PendingEvent<"products.review.scored"> {
+  if (product.average_sentiment === null) {
+    throw new Error(`product ${product.id} has a scored review but no average sentiment`);
+  }
+  return {
+    subject: "products.review.scored",
+    aggregateId: product.id,
+    data: {
+      reviewId: score.reviewId,
+      productId: product.id,
+      compound: score.compound,
+      label: score.label,
+      averageSentiment: product.average_sentiment,
+      reviewCount: product.review_count,
+    },
+  };
 }
 
 /**

@@ -17,11 +17,11 @@ import {
   startOutboxRelay,
   startTelemetry,
 } from "@portico/kit";
-import { createProductsApp } from "./app.js";
+import { createService } from "./app.js";
 import { readConfig } from "./config.js";
+import { consumeReviewScores } from "./consumers.js";
 import { createProductEvents, PRODUCTS_STREAM } from "./events.js";
 import { serveProductQueries } from "./queries.js";
-import { consumeReviewScores } from "./review-events.js";
 import { migrations } from "./store/migrations/index.js";
 import type { Database } from "./store/schema.js";
 
@@ -59,7 +59,7 @@ try {
     },
   });
 
-  const app = createProductsApp({
+  const app = createService({
     db,
     events: createProductEvents(() => relay?.kick()),
     verifyToken: createTokenVerifier({

@@ -1,7 +1,7 @@
 /** Entry point of the users service: config → service (db, migrations, NATS, app) → listen. */
 import { createLogger, listen, startTelemetry } from "@portico/kit";
 import { readConfig } from "./config.js";
-import { startUsersService } from "./service.js";
+import { createService } from "./service.js";
 
 const config = readConfig();
 // Spans are exported only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
@@ -9,7 +9,7 @@ const telemetry = await startTelemetry({ serviceName: "users" });
 const log = createLogger("users", config.LOG_LEVEL);
 
 try {
-  const service = await startUsersService(config, log);
+  const service = await createService(config, log);
   await listen(service.app, {
     port: config.PORT,
     host: config.HOST,

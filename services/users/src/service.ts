@@ -94,7 +94,7 @@ export async function resolvePreviousSigningKey(
  * @throws the first error of any step (database, migration, signing key); whatever was opened
  *   before it is closed again.
  */
-export async function startUsersService(config: Config, log: Logger): Promise<UsersService> {
+export async function createService(config: Config, log: Logger): Promise<UsersService> {
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async () => {
     for (const closer of closers.splice(0).reverse()) {

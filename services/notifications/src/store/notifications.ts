@@ -3,7 +3,7 @@
 import type { CursorKey } from "@portico/kit";
 import { type Kysely, sql, type Transaction } from "kysely";
 import { v7 as uuidv7 } from "uuid";
-import { enqueueNotificationCreated } from "../published-events.js";
+import { enqueueNotificationCreated } from "../events.js";
 import { queueEmail } from "./outbox.js";
 import type { NotificationRow, NotificationsDatabase } from "./schema.js";
 

@@ -32,7 +32,7 @@ import { type SmtpSink, startSmtpSink } from "@portico/scripts/infra/smtp";
 import { recordScenario } from "@portico/scripts/reliability/record";
 import { listMessages } from "@portico/scripts/testing/mail";
 import { v7 as uuidv7 } from "uuid";
-import { BACK_IN_STOCK_DURABLE, BACK_IN_STOCK_SUBJECT } from "../../src/events.js";
+import { BACK_IN_STOCK_DURABLE, BACK_IN_STOCK_SUBJECT } from "../../src/consumers.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import {
   type JwksEndpoint,

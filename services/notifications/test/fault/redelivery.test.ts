@@ -34,7 +34,7 @@ import {
   BACK_IN_STOCK_DURABLE,
   BACK_IN_STOCK_SUBJECT,
   handleBackInStock,
-} from "../../src/events.js";
+} from "../../src/consumers.js";
 import { natsLookups } from "../../src/queries.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { spawnEntry } from "../support/process.js";

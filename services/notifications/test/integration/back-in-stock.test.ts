@@ -18,13 +18,13 @@ import {
   type ProblemBody,
 } from "@portico/kit";
 import { v7 as uuidv7 } from "uuid";
-import { buildApp } from "../../src/app.js";
+import { createService } from "../../src/app.js";
 import {
   BACK_IN_STOCK_DURABLE,
   BACK_IN_STOCK_SUBJECT,
   consumeBackInStock,
   handleBackInStock,
-} from "../../src/events.js";
+} from "../../src/consumers.js";
 import { createOutboxSender, type OutboxSender } from "../../src/mail/outbox-sender.js";
 import { createSmtpTransport } from "../../src/mail/transport.js";
 import { type Lookups, natsLookups } from "../../src/queries.js";
@@ -97,7 +97,7 @@ beforeAll(async () => {
 
   const issuer = await createTestIssuer();
   server = await serve(
-    buildApp({
+    createService({
       db: database.db,
       lookups,
       verifyToken: issuer.verifyToken,

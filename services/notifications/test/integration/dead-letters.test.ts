@@ -21,15 +21,15 @@ import {
 } from "@portico/kit";
 import { type NatsServer, startNats } from "@portico/scripts/infra/nats";
 import { v7 as uuidv7 } from "uuid";
-import { buildApp } from "../../src/app.js";
-import { natsDeadLetterStore } from "../../src/dead-letters.js";
+import { createService } from "../../src/app.js";
 import {
   BACK_IN_STOCK_DURABLE,
   BACK_IN_STOCK_SUBJECT,
   backInStockReplayer,
   consumeBackInStock,
   handleBackInStock,
-} from "../../src/events.js";
+} from "../../src/consumers.js";
+import { natsDeadLetterStore } from "../../src/dead-letters.js";
 import { createOutboxSender, type OutboxSender } from "../../src/mail/outbox-sender.js";
 import { createSmtpTransport } from "../../src/mail/transport.js";
 import { natsLookups } from "../../src/queries.js";
@@ -92,7 +92,7 @@ beforeAll(async () => {
 
   const issuer = await createTestIssuer();
   server = await serve(
-    buildApp({
+    createService({
       db: database.db,
       lookups: natsLookups(nc, 1_000),
       deadLetters: {

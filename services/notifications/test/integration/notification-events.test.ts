@@ -18,8 +18,8 @@ import {
 } from "@portico/kit";
 import { sql } from "kysely";
 import { v7 as uuidv7 } from "uuid";
-import { type BackInStockEvent, handleBackInStock } from "../../src/events.js";
-import { NOTIFICATION_CREATED_SUBJECT, NOTIFICATIONS_STREAM } from "../../src/published-events.js";
+import { type BackInStockEvent, handleBackInStock } from "../../src/consumers.js";
+import { NOTIFICATION_CREATED_SUBJECT, NOTIFICATIONS_STREAM } from "../../src/events.js";
 import { natsLookups } from "../../src/queries.js";
 import { findNotifications } from "../../src/store/notifications.js";
 import { insertSubscription } from "../../src/store/subscriptions.js";

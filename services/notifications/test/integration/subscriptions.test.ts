@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { NotificationsApi, QueryReply } from "@portico/contracts";
 import { connectNats, createLogger, type NatsConnection, type ProblemBody } from "@portico/kit";
 import { v7 as uuidv7 } from "uuid";
-import { buildApp } from "../../src/app.js";
+import { createService } from "../../src/app.js";
 import { natsLookups } from "../../src/queries.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { client, serve, type TestServer } from "../support/http.js";
@@ -45,7 +45,7 @@ beforeAll(async () => {
   nc = await connectNats(process.env.NATS_URL ?? "", "notifications-test", log);
   productsStandIn = await standInProducts(nc, products);
   issuer = await createTestIssuer();
-  const app = buildApp({
+  const app = createService({
     db: database.db,
     lookups: natsLookups(nc, 1_000),
     verifyToken: issuer.verifyToken,

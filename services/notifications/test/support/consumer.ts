@@ -2,7 +2,7 @@
 import { type ConsumerInfo, jetstreamManager } from "@nats-io/jetstream";
 import { STREAMS } from "@portico/contracts";
 import type { NatsConnection } from "@portico/kit";
-import { BACK_IN_STOCK_DURABLE } from "../../src/events.js";
+import { BACK_IN_STOCK_DURABLE } from "../../src/consumers.js";
 import { waitFor } from "./wait.js";
 
 /** The consumer's current state. */

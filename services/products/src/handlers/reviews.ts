@@ -2,14 +2,14 @@
  * The review operations of contracts/products.yaml: createProductReview (any signed-in user; the
  * caller is the author) and listProductReviews (public). A new review is written with its
  * `products.review.created` event (outbox) and the product's review count, in one transaction
- * holding the product row; its sentiment arrives later from the ML service (review-events.ts).
+ * holding the product row; its sentiment arrives later from the ML service (consumers.ts).
  */
 import type { ProductsApi } from "@portico/contracts";
 import { type Handlers, keysetCursorAfter, notFound, toPage, traceparentOf } from "@portico/kit";
 import type { Kysely } from "kysely";
 import type { ProductEvents } from "../events.js";
+import { reviewCreated } from "../events.js";
 import { toReview } from "../representation.js";
-import { reviewCreated } from "../review-events.js";
 import { findProduct, lockProduct } from "../store/products.js";
 import { countReview, insertReview, listReviews } from "../store/reviews.js";
 import type { Database } from "../store/schema.js";

@@ -7,13 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { EventEnvelope } from "@portico/contracts";
 import { createEventPublisher, createLogger, type RunningConsumer } from "@portico/kit";
 import { v7 as uuidv7 } from "uuid";
-import { createProductEvents } from "../../src/events.js";
 import {
   applyReviewScore,
   consumeReviewScores,
   type ReviewScoredEvent,
   type ReviewScoresDeps,
-} from "../../src/review-events.js";
+} from "../../src/consumers.js";
+import { createProductEvents } from "../../src/events.js";
 import { eventsAbout, streamPosition } from "../support/events.js";
 import { request } from "../support/http.js";
 import { type RunningProducts, startProducts } from "../support/service.js";

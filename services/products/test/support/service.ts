@@ -18,7 +18,7 @@ import {
 } from "@portico/kit";
 import { createDatabase as createTestDatabase } from "@portico/scripts/testing/provision";
 import type { Kysely } from "kysely";
-import { createProductsApp } from "../../src/app.js";
+import { createService } from "../../src/app.js";
 import { createProductEvents, PRODUCTS_STREAM } from "../../src/events.js";
 import { serveProductQueries } from "../../src/queries.js";
 import { migrations } from "../../src/store/migrations/index.js";
@@ -63,7 +63,7 @@ export async function startProducts(): Promise<RunningProducts> {
   await ensureStream(nc, PRODUCTS_STREAM);
   const relay = startOutboxRelay({ db, nc, log: logger });
   const auth = await createTestAuth();
-  const app = createProductsApp({
+  const app = createService({
     db,
     events: createProductEvents(() => relay.kick()),
     verifyToken: auth.verifyToken,

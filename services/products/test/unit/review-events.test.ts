@@ -1,9 +1,8 @@
 import { describe, expect, it } from "@jest/globals";
 import { validateEvent } from "@portico/contracts";
 import { v7 as uuidv7 } from "uuid";
-import { PRODUCTS_SOURCE } from "../../src/events.js";
+import { PRODUCTS_SOURCE, reviewCreated, reviewSentimentStored } from "../../src/events.js";
 import { toReview } from "../../src/representation.js";
-import { reviewCreated, reviewSentimentStored } from "../../src/review-events.js";
 import type { ProductRow, ReviewRow } from "../../src/store/schema.js";
 
 const product: ProductRow = {

@@ -10,8 +10,8 @@ import { type EventEnvelope, type EventSubject, STREAMS } from "@portico/contrac
 import { createLogger, type NatsConnection } from "@portico/kit";
 import { createDatabase } from "@portico/scripts/testing/provision";
 import pg from "pg";
-import { readConfig, type Config } from "../../src/config.js";
-import { startUsersService, type UsersService } from "../../src/service.js";
+import { type Config, readConfig } from "../../src/config.js";
+import { createService, type UsersService } from "../../src/service.js";
 
 /** A users service listening on 127.0.0.1. */
 export interface RunningUsers {
@@ -79,7 +79,7 @@ export async function startUsers(
   config: Config,
   options: { waitForNats?: boolean } = {},
 ): Promise<RunningUsers> {
-  const service = await startUsersService(config, createLogger("users", config.LOG_LEVEL));
+  const service = await createService(config, createLogger("users", config.LOG_LEVEL));
   if (options.waitForNats !== false) await service.natsAttached;
   const server = service.app.listen(0, "127.0.0.1");
   await once(server, "listening");
