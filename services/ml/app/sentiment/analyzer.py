@@ -17,9 +17,11 @@ This subclass keeps every scoring rule of the library and changes only what thos
 given and when they run:
 
 - a word's valence is a function of the tokens its rules can reach (three before, two after, and
-  whether the text ends there) and of the text's ``is_cap_diff``: it is computed once per distinct
-  window (``_Valences``), with ``_negation_check`` and ``_special_idioms_check`` skipped when no
-  token of their window is a word they react to;
+  whether the text ends there) as the rules see them (``WordForms``: most neighbours are just
+  "in the lexicon" or not, most words just their lexicon value) and of the text's
+  ``is_cap_diff``: it is computed once per distinct window (``_Valences``, kept between texts),
+  with ``_negation_check`` and ``_special_idioms_check`` skipped when no token of their window
+  is a word they react to;
 - every pass over all tokens runs in C (``str.translate``, ``str.split``, ``map``, ``zip``,
   ``itertools.compress``); Python code runs once per *distinct* token (stripping punctuation,
   capitals, lexicon look-up) and once per distinct window, so 30,000 tokens made of a few
@@ -33,8 +35,11 @@ The tests compare its scores with the library's on generated texts and count its
 
 import heapq
 import math
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
-from itertools import compress, islice
+from functools import partial, reduce
+from itertools import compress, islice, repeat
+from operator import add, gt, lt, sub
 from typing import Final
 
 from vaderSentiment.vaderSentiment import (
@@ -62,6 +67,21 @@ IDIOM_WORDS: Final = frozenset(
 can only take part in one of them if it is one of these words (tokens hold no spaces)."""
 NEGATION_RULE_WORDS: Final = frozenset(NEGATE) | {"never", "so", "this", "without", "doubt"}
 """Every word ``_negation_check`` reacts to, besides any word containing ``n't``."""
+RULE_WORDS: Final = (
+    NEGATION_RULE_WORDS
+    | IDIOM_WORDS
+    | frozenset(BOOSTER_DICT)
+    | {"no", "or", "nor", "least", "at", "very"}
+)
+"""Every word (lower case) a rule of VADER compares a lexicon word's neighbours with, besides any
+word containing ``n't``: negations, ``never so``, ``without doubt``, idioms, boosters, ``no`` (and
+``no ... or/nor``), ``at least``/``very least``. A neighbour that is none of these only matters
+by whether it is in the lexicon."""
+MAX_WINDOWS_KEPT: Final = 100_000
+"""Valences of windows an analyzer keeps between texts (a few MB at most)."""
+INERT: Final = ""
+"""What ``WordForms.context`` makes of a neighbour neither in the lexicon nor a rule word (no
+token is empty, and the empty string is neither)."""
 
 Window = tuple[str | None, str | None, str | None, str, str | None, str | None]
 """A word (index 3) with the three tokens before it and the two after it; ``None`` beyond the
@@ -113,6 +133,72 @@ def cap_differential(distinct: Iterable[str]) -> bool:
     return upper and lower
 
 
+def rule_form(lowered: str, upper: bool) -> str:
+    """A rule word (``lowered``, in ``RULE_WORDS``) as the rules see it: lower case, or upper case
+    when the token was (``isupper()`` matters for boosters next to a word and for the word scored;
+    rule words are ASCII, so the form lower-cases back to ``lowered``)."""
+    return lowered.upper() if upper else lowered
+
+
+class WordForms:
+    """Tokens as VADER's rules see them, so that windows of different words and texts become
+    equal and each is scored once (``_Valences``). Two tokens with the same form give the same
+    valence wherever they stand, because the rules read:
+
+    - a *neighbour* of the scored word only through ``.lower()`` compared with rule words,
+      ``BOOSTER_DICT`` (with ``isupper()``), ``negated`` (``NEGATE``, ``n't``), membership of the
+      lexicon, and n-grams compared with multi-word idioms (made of rule words only): its form is
+      its ``rule_form``, else ``"n't"`` if it holds one (and is no lexicon word), else a lexicon
+      word that is no rule word (``stand_in``) if it is in the lexicon, else ``INERT``;
+    - the *scored word* through its lexicon value and ``isupper()`` (capitals emphasis), and as
+      a rule word: its form is its ``rule_form``, else the first lexicon word (alphabetical, ASCII
+      letters, no rule word) with the same value, in the same case.
+    """
+
+    def __init__(self, lexicon: Mapping[str, float]) -> None:
+        """``lexicon``: VADER's, lower-case word → valence."""
+        if INERT in lexicon or "n't" in lexicon:
+            raise ValueError("the lexicon holds a word the forms stand for")
+        self._lexicon = lexicon
+        plain = sorted(
+            word
+            for word in lexicon
+            if word.isascii() and word.isalpha() and word.islower() and word not in RULE_WORDS
+        )
+        self.stand_in: Final = plain[0]
+        self._by_value: dict[float, str] = {}
+        for word in plain:
+            self._by_value.setdefault(lexicon[word], word)
+
+    def context(self, distinct: Iterable[str]) -> dict[str, str]:
+        """The form of each token of ``distinct`` as a neighbour of the scored word."""
+        forms: dict[str, str] = {}
+        for word in distinct:
+            lowered = word.lower()
+            if lowered in RULE_WORDS:
+                forms[word] = rule_form(lowered, word.isupper())
+            elif lowered in self._lexicon:
+                forms[word] = self.stand_in
+            elif "n't" in lowered:
+                forms[word] = "n't"
+            else:
+                forms[word] = INERT
+        return forms
+
+    def item(self, scored: Iterable[str]) -> dict[str, str]:
+        """The form of each lexicon word of ``scored`` as the word scored."""
+        forms: dict[str, str] = {}
+        for word in scored:
+            lowered = word.lower()
+            upper = word.isupper()
+            if lowered in RULE_WORDS:
+                forms[word] = rule_form(lowered, upper)
+            else:
+                same = self._by_value.get(self._lexicon[lowered])
+                forms[word] = word if same is None else rule_form(same, upper)
+        return forms
+
+
 class _Window:
     """The part of a ``SentiText`` one word's rules can reach: what ``sentiment_valence`` reads
     (``words_and_emoticons`` and ``is_cap_diff``)."""
@@ -128,7 +214,7 @@ class _Valences(dict[Window, float]):
     """The valence of a lexicon word by its ``Window`` in a text, computed by the library's
     ``sentiment_valence`` the first time a window is looked up (``__missing__``)."""
 
-    def __init__(self, analyzer: SentimentIntensityAnalyzer, is_cap_diff: bool) -> None:
+    def __init__(self, analyzer: SentimentIntensityAnalyzer, *, is_cap_diff: bool) -> None:
         super().__init__()
         self._analyzer = analyzer
         self._is_cap_diff = is_cap_diff
@@ -160,28 +246,37 @@ def but_check(values: list[float], positions: list[int], but_index: int) -> list
     values that is not the walked position, and the scores depend on it, so this keeps that rule:
     a heap of indexes per value answers "first position holding this value" (indexes whose value
     has changed since are dropped when they surface). A zero only ever rescales a zero, to zero:
-    zeros are skipped, which is why the others need not be given.
+    zeros are skipped, which is why the others need not be given. The walk reads each value
+    before it can change (only positions up to the walked one change).
     """
+    before = bisect_left(positions, but_index)  # values[:before] stand before the but
+    at_but = before < len(positions) and positions[before] == but_index
+    after = before + 1 if at_but else before  # values[after:] stand after it
     indexes: dict[float, list[int]] = {}
     for index, value in enumerate(values):
         if value:
             indexes.setdefault(value, []).append(index)  # ascending: already a heap
-    for walked in range(len(values)):
-        value = values[walked]
+    pop, push = heapq.heappop, heapq.heappush
+    for value in values:
         if not value:
             continue
         heap = indexes[value]
-        while values[heap[0]] != value:
-            heapq.heappop(heap)
         first = heap[0]
-        if positions[first] < but_index:
+        while values[first] != value:
+            pop(heap)
+            first = heap[0]
+        if first < before:
             changed = value * 0.5
-        elif positions[first] > but_index:
+        elif first >= after:
             changed = value * 1.5
         else:
             continue
         values[first] = changed
-        heapq.heappush(indexes.setdefault(changed, []), first)
+        target = indexes.get(changed)
+        if target is None:
+            indexes[changed] = [first]
+        else:
+            push(target, first)
     return values
 
 
@@ -203,6 +298,10 @@ class LinearSentimentIntensityAnalyzer(SentimentIntensityAnalyzer):  # type: ign
     def __init__(self) -> None:
         super().__init__()
         self._emoji_table = emoji_table(self.emojis)
+        self._forms = WordForms(self.lexicon)
+        # Valences by window, kept from text to text (one table per value of is_cap_diff): the
+        # forms keep the windows few; a bound keeps the memory bounded whatever texts come.
+        self._valences = (_Valences(self, is_cap_diff=False), _Valences(self, is_cap_diff=True))
 
     def polarity_scores(self, text: str) -> dict[str, float]:
         """The scores of ``text``: ``polarity_scores`` of vaderSentiment 3.3.2, step by step."""
@@ -217,11 +316,23 @@ class LinearSentimentIntensityAnalyzer(SentimentIntensityAnalyzer):  # type: ign
         }
         # Only lexicon words (not boosters) get a valence; every other token's is zero.
         is_scored = list(map(scored.__contains__, words))
-        padded: list[str | None] = [None] * WINDOW_BEFORE + list(words) + [None] * WINDOW_AFTER
-        # Each token's Window (zip stops at the last token's).
-        windows = zip(padded, *(islice(padded, shift, None) for shift in range(1, 6)), strict=False)
-        valences = _Valences(self, cap_differential(distinct))
-        values = list(map(valences.__getitem__, compress(windows, is_scored)))
+        # The Window of each lexicon word: it and its neighbours as the rules see them (WordForms),
+        # so that as many windows as can be are equal, and scored once.
+        forms = self._forms.context(distinct)
+        context: list[str | None] = [None] * WINDOW_BEFORE
+        context += map(forms.__getitem__, words)
+        context += [None] * WINDOW_AFTER
+        items = map(self._forms.item(scored).__getitem__, compress(words, is_scored))
+        windows = zip(
+            *(compress(islice(context, shift, None), is_scored) for shift in range(3)),
+            items,
+            *(compress(islice(context, shift, None), is_scored) for shift in (4, 5)),
+            strict=False,
+        )
+        valences = self._valences[cap_differential(distinct)]
+        if len(valences) > MAX_WINDOWS_KEPT:
+            valences.clear()
+        values = list(map(valences.__getitem__, windows))
         buts = [word for word in distinct if word.lower() == "but"]
         if buts:
             positions = list(compress(range(len(words)), is_scored))
@@ -241,8 +352,10 @@ class LinearSentimentIntensityAnalyzer(SentimentIntensityAnalyzer):  # type: ign
         elif sum_s < 0:
             sum_s -= punct_emph_amplifier
         compound: float = normalize(sum_s)
-        pos_sum, neg_sum, neu_count = self._sift_sentiment_scores(values)
-        neu_count += tokens - len(values)
+        # _sift_sentiment_scores: the same sums, term by term from 0.0 (reduce), in C.
+        pos_sum: float = reduce(add, map(add, filter(partial(lt, 0), values), repeat(1)), 0.0)
+        neg_sum: float = reduce(add, map(sub, filter(partial(gt, 0), values), repeat(1)), 0.0)
+        neu_count = values.count(0) + tokens - len(values)
         if pos_sum > math.fabs(neg_sum):
             pos_sum += punct_emph_amplifier
         elif pos_sum < math.fabs(neg_sum):
