@@ -2,32 +2,30 @@
  * Security headers on every answer (helmet), set for an API: a Content-Security-Policy that lets
  * a JSON answer load nothing and be framed nowhere (`default-src 'none'; frame-ancestors
  * 'none'`), `X-Frame-Options: DENY`, `nosniff`, `Referrer-Policy: no-referrer`, HSTS, and the
- * cross-origin isolation headers. `GET /docs` is an HTML page that runs the Scalar API reference
- * from its CDN, so it gets its own policy allowing that script, Scalar's inline start-up script
- * and styles, and fetching `/openapi.json` and the API itself.
+ * cross-origin isolation headers. The one HTML page, the API reference at `GET /docs`, runs the
+ * Scalar bundle this gateway serves itself (docs/reference.ts), so its policy allows this origin
+ * only. The reference is the only module setting these headers: the reference pipeline runs
+ * {@link securityHeaders}, the fast lane the same API headers worked out once.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { RequestHandler } from "express";
 import helmet from "helmet";
-
-/** Where the API reference page (`/docs`) loads Scalar from (its default CDN). */
-export const SCALAR_CDN = "https://cdn.jsdelivr.net";
+import { DOCS_PATHS } from "../docs/reference.js";
 
 /** The CSP directives of an API answer: it loads nothing and may not be framed. */
 const API_CSP = { defaultSrc: ["'none'"], frameAncestors: ["'none'"] };
 
 /**
- * The CSP directives of `/docs`: Scalar's script from {@link SCALAR_CDN}, its inline start-up
- * script and styles (`'unsafe-inline'`: the page shows the public contract only, and no cookie
- * authenticates the API, so an injected script would have nothing to steal), its fonts and
- * images, and requests to this origin (the document and "try it").
+ * The CSP directives of `/docs`: scripts, fonts, images and requests from this origin only (the
+ * document and "try it"). Styles also `'unsafe-inline'`: Scalar's components set inline styles
+ * at run time; a style cannot run code, and the page shows the public contract only.
  */
 const DOCS_CSP = {
   defaultSrc: ["'self'"],
-  scriptSrc: ["'self'", "'unsafe-inline'", SCALAR_CDN],
-  styleSrc: ["'self'", "'unsafe-inline'", "https:"],
-  fontSrc: ["'self'", "https:", "data:"],
-  imgSrc: ["'self'", "https:", "data:"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'", "'unsafe-inline'"],
+  fontSrc: ["'self'", "data:"],
+  imgSrc: ["'self'", "data:", "blob:"],
   connectSrc: ["'self'"],
   workerSrc: ["'self'", "blob:"],
   frameAncestors: ["'none'"],
@@ -35,9 +33,6 @@ const DOCS_CSP = {
   formAction: ["'self'"],
   objectSrc: ["'none'"],
 };
-
-/** Paths answered with an HTML page rather than an API answer. */
-const DOCS_PATHS = new Set(["/docs", "/docs/"]);
 
 const SHARED = {
   frameguard: { action: "deny" as const },
@@ -56,7 +51,7 @@ export function securityHeaders(): RequestHandler {
     ...SHARED,
     contentSecurityPolicy: { useDefaults: false, directives: DOCS_CSP },
   });
-  return (req, res, next) => (DOCS_PATHS.has(req.path) ? docs : api)(req, res, next);
+  return (req, res, next) => (req.path === DOCS_PATHS.page ? docs : api)(req, res, next);
 }
 
 /**

@@ -456,12 +456,15 @@ describe("the gateway's own endpoints", () => {
     expect(JSON.stringify(loadContract("public"))).toMatch(/"x-portico-service"/);
   });
 
-  it("serves an HTML API reference at /docs pointing at /openapi.json", async () => {
+  it("serves an HTML API reference at /docs reading /openapi.json, with its scripts", async () => {
     const response = await call("/docs");
 
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^text\/html/);
-    expect(await response.text()).toContain("/openapi.json");
+    const page = await response.text();
+    expect(page).toContain('src="/docs/scalar.js"');
+    expect(page).toContain('src="/docs/start.js"');
+    expect(await (await call("/docs/start.js")).text()).toContain("/openapi.json");
   });
 
   it("answers /healthz", async () => {
