@@ -1,5 +1,4 @@
-"""VADER's ``SentimentIntensityAnalyzer`` in time linear in the text, with the same scores, and
-per token about as cheap for emoji descriptions as for prose.
+"""VADER's ``SentimentIntensityAnalyzer`` in time linear in the text, with the same scores.
 
 vaderSentiment 3.3.2 (``vaderSentiment/vaderSentiment.py``, MIT licence) is quadratic in the
 number of tokens of a text in two places:
@@ -22,10 +21,10 @@ given and when they run:
   ``is_cap_diff``: it is computed once per distinct window (``_Valences``, kept between texts),
   with ``_negation_check`` and ``_special_idioms_check`` skipped when no token of their window
   is a word they react to;
-- every pass over all tokens runs in C (``str.translate``, ``str.split``, ``map``, ``zip``,
-  ``itertools.compress``); Python code runs once per *distinct* token (stripping punctuation,
-  capitals, lexicon look-up) and once per distinct window, so 30,000 tokens made of a few
-  emoji descriptions cost little more than their C passes;
+- the text is cut into units (a plain token, or an emoji with what sticks to it), and a unit's
+  tokens, their forms and which are lexicon words are worked out once per distinct unit; every
+  pass over all tokens runs in C (``str.translate``, ``str.split``, ``itertools.chain``,
+  ``compress``, ``zip``, ``map``), Python once per distinct unit and once per distinct window;
 - only lexicon words can have a non-zero valence, and a zero changes neither the sums nor the
   contrastive-``but`` rule (which finds positions through an index of the values, not a scan):
   the other tokens are counted, not stored.
@@ -37,9 +36,7 @@ import heapq
 import math
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
-from functools import partial, reduce
-from itertools import compress, islice, repeat
-from operator import add, gt, lt, sub
+from itertools import chain, compress, islice
 from typing import Final
 
 from vaderSentiment.vaderSentiment import (
@@ -88,37 +85,26 @@ Window = tuple[str | None, str | None, str | None, str, str | None, str | None]
 ends of the text."""
 
 
-def emoji_table(emojis: Mapping[str, str]) -> dict[int, str]:
-    """A ``str.translate`` table replacing each one-code-point emoji of ``emojis`` (VADER's emoji
-    lexicon: emoji → description) by a space and its description. The library matches the text
-    code point by code point, so longer sequences never match and are left out."""
-    return {ord(char): " " + description for char, description in emojis.items() if len(char) == 1}
+def unit_table(emojis: Mapping[str, str]) -> dict[int, str]:
+    """A ``str.translate`` table putting a space before each one-code-point emoji of ``emojis``
+    (VADER's emoji lexicon: emoji → description), so that ``str.split`` cuts a text into *units*:
+    plain tokens, and emoji each with what sticks to it up to the next whitespace or emoji. The
+    library matches the text code point by code point: longer sequences never match, left out."""
+    return {ord(char): " " + char for char in emojis if len(char) == 1}
 
 
-def describe_emoji(text: str, table: Mapping[int, str]) -> str:
-    """``text`` with each emoji replaced by its description (``table``: ``emoji_table``), in C.
+def expand_unit(unit: str, emojis: Mapping[str, str]) -> tuple[str, ...]:
+    """The tokens (``SentiText.words_and_emoticons``) one unit of a text stands for.
 
-    ``SentimentIntensityAnalyzer.polarity_scores`` puts a space before a description only when
-    no ``" "`` precedes it; this always does. Extra whitespace next to whitespace or at an end is
-    all the difference: the same tokens (``str.split``) and the same other characters (the
-    ``!`` and ``?`` that VADER counts).
+    ``polarity_scores`` replaces an emoji by its description with a space before it (unless a
+    ``" "`` precedes it: a token boundary either way) and none after it, so the description's
+    last word runs into what follows the emoji (``😹a`` → ``... of joya``). Each token is then
+    stripped of leading and trailing punctuation unless two characters or fewer would remain
+    (``SentiText._strip_punc_if_word``).
     """
-    return text.translate(table)
-
-
-def tokens_of(text: str) -> list[str]:
-    """``SentiText(text).words_and_emoticons``: the whitespace-separated tokens of ``text``,
-    leading and trailing punctuation stripped unless two characters or fewer would remain
-    (``SentiText._strip_punc_if_word``), which is decided once per distinct token."""
-    words = text.split()
-    stripped: dict[str, str] = {}
-    for word in set(words):
-        token: str = SentiText._strip_punc_if_word(word)
-        if token != word:
-            stripped[word] = token
-    if stripped:
-        words = list(map(stripped.get, words, words))
-    return words
+    description = emojis.get(unit[0])
+    words = [unit] if description is None else (description + unit[1:]).split()
+    return tuple(SentiText._strip_punc_if_word(word) for word in words)
 
 
 def cap_differential(distinct: Iterable[str]) -> bool:
@@ -297,7 +283,12 @@ class LinearSentimentIntensityAnalyzer(SentimentIntensityAnalyzer):  # type: ign
 
     def __init__(self) -> None:
         super().__init__()
-        self._emoji_table = emoji_table(self.emojis)
+        self._unit_table = unit_table(self.emojis)
+        self._emoji_marks = {
+            char: description
+            for char, description in self.emojis.items()
+            if len(char) == 1 and ("!" in description or "?" in description)
+        }
         self._forms = WordForms(self.lexicon)
         # Valences by window, kept from text to text (one table per value of is_cap_diff): the
         # forms keep the windows few; a bound keeps the memory bounded whatever texts come.
@@ -305,27 +296,36 @@ class LinearSentimentIntensityAnalyzer(SentimentIntensityAnalyzer):  # type: ign
 
     def polarity_scores(self, text: str) -> dict[str, float]:
         """The scores of ``text``: ``polarity_scores`` of vaderSentiment 3.3.2, step by step."""
-        text = describe_emoji(text, self._emoji_table)
-        words = tokens_of(text)
-        distinct = set(words)
+        # Units (a plain token, or an emoji and what sticks to it) are expanded into tokens once
+        # per distinct unit; the text's token sequence is the chain of its units' tokens.
+        units = text.translate(self._unit_table).split()
+        expansions = {unit: expand_unit(unit, self.emojis) for unit in set(units)}
+        distinct = {token for tokens in expansions.values() for token in tokens}
         lexicon = self.lexicon
         scored = {
-            word
-            for word in distinct
-            if (lowered := word.lower()) in lexicon and lowered not in BOOSTER_DICT
+            token
+            for token in distinct
+            if (lowered := token.lower()) in lexicon and lowered not in BOOSTER_DICT
         }
         # Only lexicon words (not boosters) get a valence; every other token's is zero.
-        is_scored = list(map(scored.__contains__, words))
+        context_forms = self._forms.context(distinct)
+        item_forms = self._forms.item(scored)
+        unit_scored: dict[str, tuple[bool, ...]] = {}
+        unit_context: dict[str, tuple[str, ...]] = {}
+        unit_items: dict[str, tuple[str, ...]] = {}
+        for unit, tokens in expansions.items():
+            unit_scored[unit] = tuple(token in scored for token in tokens)
+            unit_context[unit] = tuple(context_forms[token] for token in tokens)
+            unit_items[unit] = tuple(item_forms[token] for token in tokens if token in scored)
+        is_scored = list(chain.from_iterable(map(unit_scored.__getitem__, units)))
         # The Window of each lexicon word: it and its neighbours as the rules see them (WordForms),
         # so that as many windows as can be are equal, and scored once.
-        forms = self._forms.context(distinct)
         context: list[str | None] = [None] * WINDOW_BEFORE
-        context += map(forms.__getitem__, words)
+        context += chain.from_iterable(map(unit_context.__getitem__, units))
         context += [None] * WINDOW_AFTER
-        items = map(self._forms.item(scored).__getitem__, compress(words, is_scored))
         windows = zip(
             *(compress(islice(context, shift, None), is_scored) for shift in range(3)),
-            items,
+            chain.from_iterable(map(unit_items.__getitem__, units)),
             *(compress(islice(context, shift, None), is_scored) for shift in (4, 5)),
             strict=False,
         )
@@ -333,11 +333,24 @@ class LinearSentimentIntensityAnalyzer(SentimentIntensityAnalyzer):  # type: ign
         if len(valences) > MAX_WINDOWS_KEPT:
             valences.clear()
         values = list(map(valences.__getitem__, windows))
-        buts = [word for word in distinct if word.lower() == "but"]
-        if buts:
-            positions = list(compress(range(len(words)), is_scored))
-            values = but_check(values, positions, min(map(words.index, buts)))
-        return self.sparse_score_valence(values, len(words), text)
+        with_but = [unit for unit, tokens in expansions.items() if "but" in map(str.lower, tokens)]
+        if with_but:
+            first = min(map(units.index, with_but))
+            tokens_before = sum(map(len, map(expansions.__getitem__, islice(units, first))))
+            within = [token.lower() for token in expansions[units[first]]].index("but")
+            positions = list(compress(range(len(is_scored)), is_scored))
+            values = but_check(values, positions, tokens_before + within)
+        return self.sparse_score_valence(values, len(is_scored), self._emphasis_of(text))
+
+    def _emphasis_of(self, text: str) -> str:
+        # As many "!" and "?" as the library's text after its emoji pass (the only characters
+        # _punctuation_emphasis counts): the text's, and those of the descriptions it holds.
+        marks = {"!": text.count("!"), "?": text.count("?")}
+        for char, description in self._emoji_marks.items():
+            occurrences = text.count(char)
+            for mark in marks:
+                marks[mark] += occurrences * description.count(mark)
+        return "!" * marks["!"] + "?" * marks["?"]
 
     def sparse_score_valence(self, values: list[float], tokens: int, text: str) -> dict[str, float]:
         """The library's ``score_valence(sentiments, text)`` for a text of ``tokens`` tokens whose
@@ -352,10 +365,8 @@ class LinearSentimentIntensityAnalyzer(SentimentIntensityAnalyzer):  # type: ign
         elif sum_s < 0:
             sum_s -= punct_emph_amplifier
         compound: float = normalize(sum_s)
-        # _sift_sentiment_scores: the same sums, term by term from 0.0 (reduce), in C.
-        pos_sum: float = reduce(add, map(add, filter(partial(lt, 0), values), repeat(1)), 0.0)
-        neg_sum: float = reduce(add, map(sub, filter(partial(gt, 0), values), repeat(1)), 0.0)
-        neu_count = values.count(0) + tokens - len(values)
+        pos_sum, neg_sum, neu_count = self._sift_sentiment_scores(values)
+        neu_count += tokens - len(values)
         if pos_sum > math.fabs(neg_sum):
             pos_sum += punct_emph_amplifier
         elif pos_sum < math.fabs(neg_sum):
