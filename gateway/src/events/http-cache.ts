@@ -48,9 +48,11 @@ const REPLAYED_HEADERS = [
   "content-language",
 ];
 
-/** A metric child that counts. */
-interface Counted {
-  inc(): void;
+/** The metric children of one cached operation. */
+interface OperationCounters {
+  hits: { inc(): void };
+  misses: { inc(): void };
+  stores: { inc(): void };
 }
 
 type ContractRequest = IncomingMessage & {
@@ -173,7 +175,7 @@ export function declaredCaches(
 ): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
   const cached = new Map<string, CachePolicy>();
   /** Each cached operation's metric children, looked up once (not per request). */
-  const counters = new Map<string, { hits: Counted; misses: Counted; stores: Counted }>();
+  const counters = new Map<string, OperationCounters>();
   /** For each path parameter keying a cache: the operations whose cache it keys. */
   const writeKeys = new Map<string, string[]>();
   for (const operation of table.operations) {
@@ -222,12 +224,7 @@ export function declaredCaches(
     const key = `${resource}${queryOf(req.url)}`;
     const revalidate = requiresOriginValidation(req.headers["cache-control"]);
     const entry = revalidate ? undefined : cache.get(key);
-    const counted = counters.get(operationId as string) as typeof counters extends Map<
-      string,
-      infer C
-    >
-      ? C
-      : never;
+    const counted = counters.get(operationId as string) as OperationCounters;
     if (entry) {
       counted.hits.inc();
       serveHit(req, res, entry);
