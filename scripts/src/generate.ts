@@ -82,6 +82,7 @@ export async function buildGeneratedFiles(): Promise<Map<string, string>> {
   const events = readEventsModel(await loadAsyncApi(join(contractsDir, "events.yaml")));
   files.set("events.ts", await buildEventTypes(events, `// ${DO_NOT_EDIT}`));
   files.set("events.schemas.json", json(buildEventSchemas(events)));
+  files.set("service-names.ts", buildServiceNames(services));
   return files;
 }
 
@@ -130,7 +131,6 @@ async function main(): Promise<void> {
     [...contractFiles].map(([name, content]) => [`contracts/generated/${name}`, content]),
   );
   for (const [path, content] of await buildDeploymentFiles()) files.set(path, content);
-  files.set("contracts/generated/service-names.ts", buildServiceNames(services));
   // Generated inside each Python service: its pydantic models (Python tooling).
   for (const service of services.filter((s) => s.language === "python")) {
     const bundle = contractFiles.get(`${service.contract}.openapi.json`) as string;

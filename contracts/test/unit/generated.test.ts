@@ -51,7 +51,7 @@ describe("buildGeneratedFiles", () => {
       `${n}.openapi.json`,
       `${n}.ts`,
     ]);
-    expected.push("events.ts", "events.schemas.json");
+    expected.push("events.ts", "events.schemas.json", "service-names.ts");
     expect([...files.keys()].sort()).toEqual(expected.sort());
   });
 
