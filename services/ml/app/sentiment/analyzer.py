@@ -34,7 +34,6 @@ The tests compare its scores with the library's on generated texts and count its
 
 import heapq
 import math
-from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from itertools import chain, compress, islice
 from typing import Final
@@ -221,48 +220,34 @@ class _Valences(dict[Window, float]):
         return valence
 
 
-def but_check(values: list[float], positions: list[int], but_index: int) -> list[float]:
+def but_check(values: list[float], before: int) -> list[float]:
     """VADER's contrastive-conjunction rule (``SentimentIntensityAnalyzer._but_check``) with its
-    exact results, in O(n log n) instead of O(n²), on the sentiments at ``positions`` (ascending)
-    of a text whose other sentiments are zero; ``but_index`` is the position of its first
-    ``but``. Returns ``values``, changed in place.
+    exact results, in O(n log n) instead of O(n²), on the sentiments of a text's lexicon
+    words in order (the other sentiments are zero); ``values[:before]`` stand before the first
+    ``but``, the rest after it (``but`` is no lexicon word). Returns ``values``, changed in place.
 
     The library walks the sentiments and, for each value, rescales the *first* position holding an
     equal value (``list.index``): halved before the first ``but``, times 1.5 after it. For repeated
-    values that is not the walked position, and the scores depend on it, so this keeps that rule:
-    a heap of indexes per value answers "first position holding this value" (indexes whose value
-    has changed since are dropped when they surface). A zero only ever rescales a zero, to zero:
-    zeros are skipped, which is why the others need not be given. The walk reads each value
-    before it can change (only positions up to the walked one change).
+    values that is not the walked position, and the scores depend on it, so this keeps that rule.
+    Only positions up to the walked one change, so the walk reads each value before any change,
+    and the first position holding it is among those walked so far: ``walked`` keeps them in heaps
+    by the value they hold now (O(n log n)). A zero only ever rescales a zero, to zero: zeros are
+    skipped.
     """
-    before = bisect_left(positions, but_index)  # values[:before] stand before the but
-    at_but = before < len(positions) and positions[before] == but_index
-    after = before + 1 if at_but else before  # values[after:] stand after it
-    indexes: dict[float, list[int]] = {}
+    walked: dict[float, list[int]] = {}
     for index, value in enumerate(values):
-        if value:
-            indexes.setdefault(value, []).append(index)  # ascending: already a heap
-    pop, push = heapq.heappop, heapq.heappush
-    for value in values:
         if not value:
             continue
-        heap = indexes[value]
-        first = heap[0]
-        while values[first] != value:
-            pop(heap)
-            first = heap[0]
-        if first < before:
-            changed = value * 0.5
-        elif first >= after:
-            changed = value * 1.5
-        else:
-            continue
+        holding = walked.get(value)
+        # The first position holding the value; index (the highest walked yet) holds it from now.
+        first = heapq.heapreplace(holding, index) if holding else index
+        changed = value * 0.5 if first < before else value * 1.5
         values[first] = changed
-        target = indexes.get(changed)
+        target = walked.get(changed)
         if target is None:
-            indexes[changed] = [first]
+            walked[changed] = [first]
         else:
-            push(target, first)
+            heapq.heappush(target, first)
     return values
 
 
@@ -290,6 +275,8 @@ class LinearSentimentIntensityAnalyzer(SentimentIntensityAnalyzer):  # type: ign
             if len(char) == 1 and ("!" in description or "?" in description)
         }
         self._forms = WordForms(self.lexicon)
+        if "but" in self.lexicon:
+            raise ValueError("the lexicon holds 'but', which but_check assumes it does not")
         # Valences by window, kept from text to text (one table per value of is_cap_diff): the
         # forms keep the windows few; a bound keeps the memory bounded whatever texts come.
         self._valences = (_Valences(self, is_cap_diff=False), _Valences(self, is_cap_diff=True))
@@ -338,8 +325,7 @@ class LinearSentimentIntensityAnalyzer(SentimentIntensityAnalyzer):  # type: ign
             first = min(map(units.index, with_but))
             tokens_before = sum(map(len, map(expansions.__getitem__, islice(units, first))))
             within = [token.lower() for token in expansions[units[first]]].index("but")
-            positions = list(compress(range(len(is_scored)), is_scored))
-            values = but_check(values, positions, tokens_before + within)
+            values = but_check(values, is_scored[: tokens_before + within].count(True))
         return self.sparse_score_valence(values, len(is_scored), self._emphasis_of(text))
 
     def _emphasis_of(self, text: str) -> str:

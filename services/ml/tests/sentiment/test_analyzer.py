@@ -156,14 +156,27 @@ def test_halves_before_the_first_but_and_raises_after_it_at_the_first_equal_valu
     # The library's list.index quirk: position 0 becomes 1.0, so the walk's 1.0 at position 1
     # rescales position 0 again and position 1 keeps its value.
     words = ["a", "b", "but", "c", "d"]
-    assert but_check([2.0, 1.0, 3.0, 3.0], [0, 1, 3, 4], 2) == [0.5, 1.0, 4.5, 4.5]
+    assert but_check([2.0, 1.0, 3.0, 3.0], 2) == [0.5, 1.0, 4.5, 4.5]
     assert REFERENCE._but_check(words, [2.0, 1.0, 0, 3.0, 3.0]) == [0.5, 1.0, 0, 4.5, 4.5]
     # Zeros given or left out: the same result.
-    assert but_check([1.0, 0.0, 1.0], [0, 2, 3], 1) == [0.5, 0.0, 1.5]
-    assert (
-        but_check([1.0, 1.0], [0, 3], 1)
-        == REFERENCE._but_check(["a", "but", "b", "c"], [1.0, 0, 0, 1.0])[::3]
-    )
+    assert but_check([1.0, 0.0, 1.0], 1) == [0.5, 0.0, 1.5]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([0.0, 1.0, 2.0, 0.5, 1.5, 2.25, 3.0, 0.75, -1.0, -0.5, -1.5]), max_size=40
+    ),
+    st.integers(min_value=0, max_value=40),
+)
+def test_rescales_as_the_library_does(sentiments: list[float], but_index: int) -> None:
+    # Values that are halves and times 1.5 of each other: the walk keeps meeting rescaled ones.
+    but_index = min(but_index, len(sentiments))
+    words = ["w"] * len(sentiments)
+    words.insert(but_index, "but")
+    library = REFERENCE._but_check(words, [*sentiments[:but_index], 0, *sentiments[but_index:]])
+    del library[but_index]
+    assert but_check(list(sentiments), but_index) == library
 
 
 def calls_made(score: Callable[[str], Any], text: str) -> int:
