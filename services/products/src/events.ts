@@ -117,12 +117,14 @@ export function stockEvents(row: ProductRow, transition: StockTransition): Produ
   );
 }
 
-/** Where an event came from: the request, propagated as NATS headers. */
+/**
+ * Where an event came from, propagated as NATS headers. A handler passes none: the kit takes the
+ * request id and trace context of the request being served (its EventOrigin). A consumer passes
+ * the request id of the event it applies.
+ */
 export interface EventContext {
-  /** `X-Request-Id` of the request. */
-  requestId: string;
-  /** W3C `traceparent` of the request, when it carried a valid one. */
-  traceparent?: string | undefined;
+  /** `X-Request-Id` to publish with. */
+  requestId?: string;
 }
 
 /** Writes this service's events into its outbox and hands committed ones to the relay. */
@@ -133,7 +135,11 @@ export interface ProductEvents {
    * @throws InvalidEventError (from `@portico/contracts`) when an event breaks its contract;
    *   nothing is written and the transaction fails.
    */
-  enqueue(trx: Transaction<Database>, events: ProductEvent[], context: EventContext): Promise<void>;
+  enqueue(
+    trx: Transaction<Database>,
+    events: ProductEvent[],
+    context?: EventContext,
+  ): Promise<void>;
   /** Call after the commit: the relay publishes now instead of at its next poll. */
   committed(): void;
 }
@@ -141,7 +147,7 @@ export interface ProductEvents {
 async function enqueueOne<S extends ProductEventSubject>(
   trx: Transaction<Database>,
   event: PendingEvent<S>,
-  context: EventContext,
+  context: EventContext = {},
 ): Promise<void> {
   await enqueueEvent(trx, { source: PRODUCTS_SOURCE, ...event, ...context });
 }

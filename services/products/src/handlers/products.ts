@@ -4,7 +4,7 @@
  * operations authorised) by the kit. The two reads are cacheable (`ETag`, 304; see caching.ts).
  */
 import type { ProductsApi } from "@portico/contracts";
-import { type Handlers, keysetCursorAfter, notFound, toPage, traceparentOf } from "@portico/kit";
+import { type Handlers, keysetCursorAfter, notFound, toPage } from "@portico/kit";
 import type { Kysely } from "kysely";
 import { type ProductEvents, productCreated, productDeleted, productUpdated } from "../events.js";
 import { toProduct } from "../representation.js";
@@ -58,7 +58,7 @@ export function createProductHandlers({
       return conditional(headers, page);
     },
 
-    async createProduct({ body, requestId, headers }) {
+    async createProduct({ body }) {
       const stock = defaulted(body.stock, "stock");
       const row = await db.transaction().execute(async (trx) => {
         const inserted = await store.insertProduct(trx, {
@@ -67,10 +67,7 @@ export function createProductHandlers({
           price: body.price,
           stock,
         });
-        await events.enqueue(trx, [productCreated(inserted)], {
-          requestId,
-          traceparent: traceparentOf(headers),
-        });
+        await events.enqueue(trx, [productCreated(inserted)]);
         return inserted;
       });
       events.committed();
@@ -83,14 +80,11 @@ export function createProductHandlers({
       return conditional(headers, toProduct(row));
     },
 
-    async updateProduct({ path, body, requestId, headers }) {
+    async updateProduct({ path, body }) {
       const row = await db.transaction().execute(async (trx) => {
         const updated = await store.updateProduct(trx, path.productId, body);
         if (updated) {
-          await events.enqueue(trx, [productUpdated(updated)], {
-            requestId,
-            traceparent: traceparentOf(headers),
-          });
+          await events.enqueue(trx, [productUpdated(updated)]);
         }
         return updated;
       });
@@ -99,13 +93,10 @@ export function createProductHandlers({
       return { status: 200, body: toProduct(row) };
     },
 
-    async deleteProduct({ path, requestId, headers }) {
+    async deleteProduct({ path }) {
       const deleted = await db.transaction().execute(async (trx) => {
         if (!(await store.deleteProduct(trx, path.productId))) return false;
-        await events.enqueue(trx, [productDeleted(path.productId)], {
-          requestId,
-          traceparent: traceparentOf(headers),
-        });
+        await events.enqueue(trx, [productDeleted(path.productId)]);
         return true;
       });
       if (!deleted) throw notFound("No product has this id.");

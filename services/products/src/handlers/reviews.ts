@@ -5,7 +5,7 @@
  * holding the product row; its sentiment arrives later from the ML service (consumers.ts).
  */
 import type { ProductsApi } from "@portico/contracts";
-import { type Handlers, keysetCursorAfter, notFound, toPage, traceparentOf } from "@portico/kit";
+import { type Handlers, keysetCursorAfter, notFound, toPage } from "@portico/kit";
 import type { Kysely } from "kysely";
 import type { ProductEvents } from "../events.js";
 import { reviewCreated } from "../events.js";
@@ -31,7 +31,7 @@ export function createReviewHandlers({
   events,
 }: ReviewHandlerDeps): Handlers<ReviewOperations> {
   return {
-    async createProductReview({ path, body, principal, requestId, headers }) {
+    async createProductReview({ path, body, principal }) {
       if (!principal)
         throw new Error("createProductReview requires a principal (contract security)");
       const review = await db.transaction().execute(async (trx) => {
@@ -44,10 +44,7 @@ export function createReviewHandlers({
           rating: body.rating,
         });
         await countReview(trx, path.productId);
-        await events.enqueue(trx, [reviewCreated(inserted)], {
-          requestId,
-          traceparent: traceparentOf(headers),
-        });
+        await events.enqueue(trx, [reviewCreated(inserted)]);
         return inserted;
       });
       if (!review) throw notFound("No product has this id.");

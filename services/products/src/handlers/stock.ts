@@ -4,7 +4,7 @@
  * level the previous one left; its events are written to the outbox in the same transaction.
  */
 import type { ProductsApi } from "@portico/contracts";
-import { type Handlers, notFound, traceparentOf } from "@portico/kit";
+import { type Handlers, notFound } from "@portico/kit";
 import type { Kysely } from "kysely";
 import { stockTransition } from "../domain/stock.js";
 import { type ProductEvents, stockEvents } from "../events.js";
@@ -24,7 +24,7 @@ export function createStockHandlers({
   events,
 }: StockHandlerDeps): Handlers<Pick<ProductsApi.operations, "setProductStock">> {
   return {
-    async setProductStock({ path, body, requestId, headers }) {
+    async setProductStock({ path, body }) {
       const outcome = await db.transaction().execute(async (trx) => {
         const before = await store.lockProduct(trx, path.productId);
         if (!before) return undefined;
@@ -34,10 +34,7 @@ export function createStockHandlers({
           : before;
         // The row is locked, so it cannot have vanished between the two statements.
         if (!after) return undefined;
-        await events.enqueue(trx, stockEvents(after, transition), {
-          requestId,
-          traceparent: traceparentOf(headers),
-        });
+        await events.enqueue(trx, stockEvents(after, transition));
         return { row: after, transition };
       });
       if (!outcome) throw notFound("No product has this id.");
