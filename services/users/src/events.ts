@@ -24,11 +24,14 @@ export function userRegisteredData(user: UserRow): EventPayloads[typeof USER_REG
   return { userId: user.id, email: user.email, name: user.name, role: user.role };
 }
 
-/** Where an event came from: the request, propagated as NATS headers. */
+/**
+ * Where an event came from, propagated as NATS headers. Optional: by default the kit takes the
+ * request id and trace context of the request being served (its EventOrigin).
+ */
 export interface EventContext {
-  /** `X-Request-Id` of the request. */
-  requestId: string;
-  /** W3C `traceparent` of the request, when it carried a valid one. */
+  /** `X-Request-Id` to publish with. */
+  requestId?: string;
+  /** W3C `traceparent` to publish with. */
   traceparent?: string | undefined;
 }
 
@@ -40,7 +43,7 @@ export interface UserEvents {
    * @throws InvalidEventError (from `@portico/contracts`) when the event breaks its contract;
    *   nothing is written and the transaction fails.
    */
-  registered(trx: Transaction<UsersDatabase>, user: UserRow, context: EventContext): Promise<void>;
+  registered(trx: Transaction<UsersDatabase>, user: UserRow, context?: EventContext): Promise<void>;
   /** Call after the commit: the relay publishes now instead of at its next poll. */
   committed(): void;
 }
@@ -52,7 +55,7 @@ export interface UserEvents {
  */
 export function createUserEvents(onCommitted: () => void = () => undefined): UserEvents {
   return {
-    async registered(trx, user, context) {
+    async registered(trx, user, context = {}) {
       await enqueueEvent(trx, {
         source: USERS_SOURCE,
         subject: USER_REGISTERED,
