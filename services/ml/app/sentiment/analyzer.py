@@ -63,12 +63,12 @@ IDIOM_WORDS: Final = frozenset(
 can only take part in one of them if it is one of these words (tokens hold no spaces)."""
 NEGATION_RULE_WORDS: Final = frozenset(NEGATE) | {"never", "so", "this", "without", "doubt"}
 """Every word ``_negation_check`` reacts to, besides any word containing ``n't``."""
-RULE_WORDS: Final = (
-    NEGATION_RULE_WORDS
-    | IDIOM_WORDS
-    | frozenset(BOOSTER_DICT)
-    | {"no", "or", "nor", "least", "at", "very"}
+OTHER_RULE_WORDS: Final = (
+    NEGATION_RULE_WORDS | frozenset(BOOSTER_DICT) | {"no", "or", "nor", "least", "at", "very"}
 )
+"""The rule words besides the idioms': negations, ``never so``, ``without doubt``, boosters,
+``no`` (and ``no ... or/nor``), ``at least``/``very least``."""
+RULE_WORDS: Final = OTHER_RULE_WORDS | IDIOM_WORDS
 """Every word (lower case) a rule of VADER compares a lexicon word's neighbours with, besides any
 word containing ``n't``: negations, ``never so``, ``without doubt``, idioms, boosters, ``no`` (and
 ``no ... or/nor``), ``at least``/``very least``. A neighbour that is none of these only matters
@@ -82,6 +82,35 @@ token is empty, and the empty string is neither)."""
 Window = tuple[str | None, str | None, str | None, str, str | None, str | None]
 """A word (index 3) with the three tokens before it and the two after it; ``None`` beyond the
 ends of the text."""
+
+
+IDIOM_NGRAMS: Final = ((-1, 0), (-2, -1, 0), (-2, -1), (-3, -2, -1), (-3, -2), (0, 1), (0, 1, 2))
+"""The n-grams ``_special_idioms_check`` compares with idioms, as offsets from the scored word
+(``onezero``, ``twoonezero``, ``twoone``, ``threetwoone``, ``threetwo``, ``zeroone``,
+``zeroonetwo``)."""
+_PHRASES: Final = [phrase.split(" ") for phrase in [*SPECIAL_CASES, *BOOSTER_DICT] if " " in phrase]
+
+
+def _idiom_words_at(offset: int) -> frozenset[str]:
+    # The words an idiom can have where an n-gram holds the token at `offset`.
+    return frozenset(
+        phrase[place]
+        for ngram in IDIOM_NGRAMS
+        for phrase in _PHRASES
+        if len(phrase) == len(ngram)
+        for place, at in enumerate(ngram)
+        if at == offset
+    )
+
+
+SLOT_WORDS: Final = (
+    *(OTHER_RULE_WORDS | {"n't"} | _idiom_words_at(offset) for offset in (-3, -2, -1)),
+    frozenset(),
+    *(_idiom_words_at(offset) for offset in (1, 2)),
+)
+"""For each place of a ``Window``, the forms (lower case) a rule can tell apart there: before the
+scored word every rule word but the idioms' and ``n't``, and the idiom words an n-gram holds
+there; after it, only those. Another form counts only by whether it is in the lexicon."""
 
 
 def unit_table(emojis: Mapping[str, str]) -> dict[int, str]:
@@ -170,6 +199,52 @@ class WordForms:
                 forms[word] = INERT
         return forms
 
+    def after(self, distinct: Iterable[str]) -> dict[str, str]:
+        """The form of each token of ``distinct`` as one of the two tokens *after* the scored
+        word, which the rules read only in idioms (``_special_idioms_check``: its lower case if
+        it is an idiom's word) and, after ``no``, by whether it is in the lexicon."""
+        forms: dict[str, str] = {}
+        for word in distinct:
+            lowered = word.lower()
+            if lowered in IDIOM_WORDS:
+                forms[word] = lowered
+            elif lowered in self._lexicon:
+                forms[word] = self.stand_in
+            else:
+                forms[word] = INERT
+        return forms
+
+    def reduce(self, window: Window) -> Window:
+        """``window`` with each neighbour no rule can tell apart at its place (``SLOT_WORDS``)
+        replaced by ``stand_in`` or ``INERT``: the same valence, fewer windows to score.
+
+        Further: the tokens after the word are read only in idioms with it (so only when it is
+        an idiom's word) and after ``no``; and when neither the word nor any token before it is a
+        rule word, no rule applies: the word's valence is its own (as alone in a text).
+        """
+        item = window[3]
+        lowered_item = item.lower()
+        before: list[str | None] = [None, None, None]
+        rules_before = False
+        for place in (0, 1, 2):
+            form = before[place] = self._reduced_form(window[place], place)
+            rules_before = rules_before or form not in (None, INERT, self.stand_in)
+        if not rules_before and lowered_item not in RULE_WORDS:
+            return (None, None, None, item, None, None)
+        if lowered_item in IDIOM_WORDS or lowered_item == "no":
+            after = (self._reduced_form(window[4], 4), self._reduced_form(window[5], 5))
+        else:
+            after = (INERT, INERT)
+        return (before[0], before[1], before[2], item, after[0], after[1])
+
+    def _reduced_form(self, form: str | None, place: int) -> str | None:
+        if form is None or form == INERT or form == self.stand_in:
+            return form
+        lowered = form.lower()
+        if lowered in SLOT_WORDS[place]:
+            return form
+        return self.stand_in if lowered in self._lexicon else INERT
+
     def item(self, scored: Iterable[str]) -> dict[str, str]:
         """The form of each lexicon word of ``scored`` as the word scored."""
         forms: dict[str, str] = {}
@@ -197,27 +272,43 @@ class _Window:
 
 class _Valences(dict[Window, float]):
     """The valence of a lexicon word by its ``Window`` in a text, computed by the library's
-    ``sentiment_valence`` the first time a window is looked up (``__missing__``)."""
+    ``sentiment_valence`` the first time a window is looked up (``__missing__``), or found under
+    the window ``WordForms.reduce`` makes of it."""
 
-    def __init__(self, analyzer: SentimentIntensityAnalyzer, *, is_cap_diff: bool) -> None:
+    def __init__(
+        self, analyzer: SentimentIntensityAnalyzer, forms: WordForms, *, is_cap_diff: bool
+    ) -> None:
         super().__init__()
         self._analyzer = analyzer
+        self._forms = forms
         self._is_cap_diff = is_cap_diff
+        self._reduced: dict[Window, float] = {}
 
     def __missing__(self, window: Window) -> float:
+        reduced = self._forms.reduce(window)
+        valence = self._reduced.get(reduced)
+        if valence is None:
+            valence = self._reduced[reduced] = self._score(reduced)
+        self[window] = valence
+        return valence
+
+    def _score(self, window: Window) -> float:
         item = window[3]
         after = window[4]
         if item.lower() == "kind" and after is not None and after.lower() == "of":
-            valence = 0.0  # "kind of" is a booster: polarity_scores skips its "kind"
-        else:
-            start = 0
-            while window[start] is None:
-                start += 1
-            words = [word for word in window if word is not None]
-            sentitext = _Window(words, self._is_cap_diff)
-            valence = self._analyzer.sentiment_valence(0, sentitext, item, 3 - start, [])[0]
-        self[window] = valence
+            return 0.0  # "kind of" is a booster: polarity_scores skips its "kind"
+        start = 0
+        while window[start] is None:
+            start += 1
+        words = [word for word in window if word is not None]
+        sentitext = _Window(words, self._is_cap_diff)
+        valence: float = self._analyzer.sentiment_valence(0, sentitext, item, 3 - start, [])[0]
         return valence
+
+    def clear(self) -> None:
+        """Forgets every window."""
+        super().clear()
+        self._reduced.clear()
 
 
 def but_check(values: list[float], before: int) -> list[float]:
@@ -279,7 +370,10 @@ class LinearSentimentIntensityAnalyzer(SentimentIntensityAnalyzer):  # type: ign
             raise ValueError("the lexicon holds 'but', which but_check assumes it does not")
         # Valences by window, kept from text to text (one table per value of is_cap_diff): the
         # forms keep the windows few; a bound keeps the memory bounded whatever texts come.
-        self._valences = (_Valences(self, is_cap_diff=False), _Valences(self, is_cap_diff=True))
+        self._valences = (
+            _Valences(self, self._forms, is_cap_diff=False),
+            _Valences(self, self._forms, is_cap_diff=True),
+        )
 
     def polarity_scores(self, text: str) -> dict[str, float]:
         """The scores of ``text``: ``polarity_scores`` of vaderSentiment 3.3.2, step by step."""
@@ -296,24 +390,28 @@ class LinearSentimentIntensityAnalyzer(SentimentIntensityAnalyzer):  # type: ign
         }
         # Only lexicon words (not boosters) get a valence; every other token's is zero.
         context_forms = self._forms.context(distinct)
+        after_forms = self._forms.after(distinct)
         item_forms = self._forms.item(scored)
         unit_scored: dict[str, tuple[bool, ...]] = {}
         unit_context: dict[str, tuple[str, ...]] = {}
+        unit_after: dict[str, tuple[str, ...]] = {}
         unit_items: dict[str, tuple[str, ...]] = {}
         for unit, tokens in expansions.items():
             unit_scored[unit] = tuple(token in scored for token in tokens)
             unit_context[unit] = tuple(context_forms[token] for token in tokens)
+            unit_after[unit] = tuple(after_forms[token] for token in tokens)
             unit_items[unit] = tuple(item_forms[token] for token in tokens if token in scored)
         is_scored = list(chain.from_iterable(map(unit_scored.__getitem__, units)))
         # The Window of each lexicon word: it and its neighbours as the rules see them (WordForms),
         # so that as many windows as can be are equal, and scored once.
         context: list[str | None] = [None] * WINDOW_BEFORE
         context += chain.from_iterable(map(unit_context.__getitem__, units))
-        context += [None] * WINDOW_AFTER
+        after: list[str | None] = list(chain.from_iterable(map(unit_after.__getitem__, units)))
+        after += [None] * WINDOW_AFTER
         windows = zip(
             *(compress(islice(context, shift, None), is_scored) for shift in range(3)),
             chain.from_iterable(map(unit_items.__getitem__, units)),
-            *(compress(islice(context, shift, None), is_scored) for shift in (4, 5)),
+            *(compress(islice(after, shift, None), is_scored) for shift in (1, 2)),
             strict=False,
         )
         valences = self._valences[cap_differential(distinct)]
