@@ -25,6 +25,7 @@ import {
   validateEvent as validateAgainstContract,
 } from "@portico/contracts";
 import { type DeadLetterRecord, publishDeadLetter } from "./dead-letter.js";
+import { withEventOrigin } from "./event-origin.js";
 import type { Logger } from "./logger.js";
 import { serviceMetrics } from "./metrics.js";
 import { ensureStream } from "./nats.js";
@@ -237,11 +238,16 @@ export async function consumeEvents<S extends EventSubject>(
       },
     };
     try {
-      await withSpan(`process ${msg.subject}`, span, () =>
+      // Events the handler writes to the outbox carry the request id and trace context of the
+      // message it applies (see withEventOrigin), as a request's handler's carry the request's.
+      const origin = requestId ? { requestId, traceparent } : undefined;
+      const apply = () =>
         options.handle(body.value as EventEnvelope<S>, {
           ...(requestId ? { requestId } : {}),
           msg,
-        }),
+        });
+      await withSpan(`process ${msg.subject}`, span, () =>
+        origin ? withEventOrigin(origin, apply) : apply(),
       );
     } catch (err) {
       const deliveries = msg.info.deliveryCount;
