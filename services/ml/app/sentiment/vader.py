@@ -90,7 +90,8 @@ class VaderModel:
 
     def raw_scores(self, text: str) -> RawScores:
         """The scores of ``text`` (English), computed here: CPU-bound, linear in the text
-        (``app.sentiment.analyzer``); about 2 µs per token."""
+        (``app.sentiment.analyzer``): under a millisecond for 5,000 characters of prose, under
+        10 ms for the costliest 5,000 emoji."""
         raw = self._analyzer.polarity_scores(text)
         return RawScores(raw["compound"], raw["pos"], raw["neg"], raw["neu"], word_count(text))
 
