@@ -86,6 +86,12 @@ function optionsOf(argv: string[], env: NodeJS.ProcessEnv): { replicas: number; 
   return { replicas, watch: values.watch !== false };
 }
 
+// The processes write to pipes (their lines are prefixed here), so their log formatters see no
+// terminal: when this one is a terminal, let their colours through (NO_COLOR still wins).
+if (process.stdout.isTTY && process.env.FORCE_COLOR === undefined && !process.env.NO_COLOR) {
+  process.env.FORCE_COLOR = "1";
+}
+
 let replicas = 1;
 let watchWanted = true;
 let processes = SYSTEM_PROCESSES;

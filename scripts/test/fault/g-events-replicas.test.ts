@@ -46,13 +46,13 @@ const countingSink: LogSink = (name, line) => {
   if (!line.startsWith("{")) return;
   const counts = seen.get(name) ?? { puts: 0, applied: 0, alreadyApplied: 0 };
   seen.set(name, counts);
-  let entry: { msg?: string; req?: { method?: string }; applied?: boolean };
+  let entry: { msg?: string; method?: string; applied?: boolean };
   try {
     entry = JSON.parse(line);
   } catch {
     return;
   }
-  if (entry.msg === "request completed" && entry.req?.method === "PUT") counts.puts += 1;
+  if (entry.msg === "request completed" && entry.method === "PUT") counts.puts += 1;
   if (entry.msg === "back_in_stock handled" && entry.applied) counts.applied += 1;
   if (entry.msg === "back_in_stock already applied; nothing to do") counts.alreadyApplied += 1;
 };
