@@ -51,15 +51,14 @@ export interface Edge {
   verifyApiKey: ApiKeyVerifier;
   /** Express's `trust proxy` setting (`TRUST_PROXY`), for `app.set`. */
   trustProxy: boolean | number | string;
-  /** Security headers, then CORS: before every route, so preflights are answered first. */
-  headers: RequestHandler[];
-  /** The CORS middleware alone (also in `headers`), when origins are configured. */
+  /** Security headers (the reference pipeline's; the fast lane sets the same, precomputed). */
+  securityHeaders: RequestHandler;
+  /** CORS, when origins are configured: right after the security headers, so preflights are
+   * answered before any route. */
   cors: RequestHandler | undefined;
-  /** The whole-request deadline, then the rate limit: before the body is read. */
-  limits: RequestHandler[];
-  /** The whole-request deadline alone (also in `limits`); takes bare `node:http` objects. */
+  /** The whole-request deadline: before the body is read; takes bare `node:http` objects. */
   deadline: (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
-  /** The rate limit alone (also in `limits`), when a limit is set. */
+  /** The rate limit, when a limit is set: after the deadline, before the body is read. */
   rateLimit: RequestHandler | undefined;
   /** Right before forwarding: stops requests already answered with 504. */
   guard: RequestHandler;
@@ -97,9 +96,8 @@ export function createEdge(options: EdgeOptions): Edge {
     nats,
     verifyApiKey,
     trustProxy: config.TRUST_PROXY,
-    headers: [securityHeaders(), ...(cors ? [cors] : [])],
+    securityHeaders: securityHeaders(),
     cors,
-    limits: [deadline as RequestHandler, ...(limiter ? [limiter.handler] : [])],
     deadline,
     rateLimit: limiter?.handler,
     guard: deadlineGuard(),

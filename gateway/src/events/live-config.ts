@@ -1,7 +1,7 @@
 /**
  * The variables of the gateway's event-fed side (part of `gatewayConfigShape`): the declared
- * caches' shared bounds and the event stream's heartbeat. Both need `NATS_URL` (edge-config.ts): without
- * it the cache stays off and `GET /events` answers 503.
+ * caches' shared bounds and the event stream's heartbeat. Both need `NATS_URL`
+ * (edge/edge-config.ts): without it the caches stay off and `GET /events` answers 503.
  */
 import { z } from "zod";
 import { DEFAULT_HEARTBEAT_MS } from "./events-stream.js";

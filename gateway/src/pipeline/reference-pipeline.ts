@@ -72,7 +72,7 @@ export function referencePipeline(parts: ReferencePipelineParts): ReferencePipel
   app.use(queryTokenForOperation(table, parts.queryTokenOperation));
   app.use(requestId(), traceRequests(), recordGatewayMetrics(table), httpLogger(logger));
   app.use(headAsGet()); // after what records the method: HEAD is answered as GET, bodiless
-  app.use(edge.headers);
+  app.use(edge.securityHeaders, ...(edge.cors ? [edge.cors] : []));
   app.use(
     healthRoutes(
       [...upstreams.pools.values()],
@@ -84,7 +84,7 @@ export function referencePipeline(parts: ReferencePipelineParts): ReferencePipel
   );
   app.use(gatewayMetricsRoutes());
   app.use(referenceRoutes(parts.contract, parts.publicUrl));
-  app.use(edge.limits);
+  app.use(edge.deadline as RequestHandler, ...(edge.rateLimit ? [edge.rateLimit] : []));
   app.use(bodyReader());
   app.use(
     contractValidator({

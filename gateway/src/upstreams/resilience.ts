@@ -32,8 +32,6 @@ import {
 } from "cockatiel";
 import type { OperationTable } from "../operations/table.js";
 
-export { BrokenCircuitError } from "cockatiel";
-
 /** Methods whose retry cannot change the outcome (RFC 9110 section 9.2.2), as Node spells them. */
 export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
   "GET",

@@ -40,6 +40,8 @@ beforeAll(async () => {
       PORT: "0",
       LOG_LEVEL: "silent",
       JWKS_URL: jwks.url,
+      // A loaded machine may miss health checks: the one stand-in is never taken out here.
+      UPSTREAM_UNHEALTHY_AFTER: "1000",
       ...Object.fromEntries(
         contractServices(loadContract("public")).map((name) => [
           upstreamEnvVar(name),

@@ -57,6 +57,8 @@ beforeAll(async () => {
       PORT: "0",
       LOG_LEVEL: "silent",
       JWKS_URL: jwks.url,
+      // A loaded machine may miss health checks: the one stand-in is never taken out here.
+      UPSTREAM_UNHEALTHY_AFTER: "1000",
       RATE_LIMIT_MAX: "100000",
       RATE_LIMIT_ANONYMOUS_MAX: "100000",
       ...Object.fromEntries(
@@ -206,7 +208,7 @@ describe("the fast lane and the reference pipeline", () => {
     }
     expect(differences).toEqual([]);
     expect(compared).toBeGreaterThan(operations.length * 6);
-  });
+  }, 180_000);
 
   it("took the fast lane for the valid requests (so the comparison compares two lanes)", async () => {
     const metrics = await (await fetch(`${lanes[0]?.server.url}/metrics`)).text();

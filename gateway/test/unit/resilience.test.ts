@@ -1,10 +1,10 @@
 import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "@jest/globals";
 import { loadContract } from "@portico/contracts";
+import { BrokenCircuitError } from "cockatiel";
 import { compileOperationTable } from "../../src/operations/table.js";
 import { UpstreamTimeoutError } from "../../src/upstreams/proxy.js";
 import {
-  BrokenCircuitError,
   breakerOpenProblem,
   ClientGoneError,
   createUpstreamResilience,
