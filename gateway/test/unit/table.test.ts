@@ -162,3 +162,85 @@ describe("parseUpstreamList", () => {
     expect(parseUpstreamList(value)).toBe(message);
   });
 });
+
+describe("declared caches and feeds", () => {
+  const contractWith = (
+    op: Record<string, unknown>,
+    method = "get",
+    path = "/things/{thingId}",
+  ) => ({
+    paths: { [path]: { [method]: { operationId: "op", "x-portico-service": "s", ...op } } },
+  });
+  const compile = (contract: Record<string, unknown>) =>
+    compileOperationTable(contract, { s: "http://127.0.0.1:1" });
+  const cache = (extra: Record<string, unknown> = {}) => ({
+    key: "thingId",
+    invalidatedBy: [{ subjects: ["users.user.registered"] }],
+    ...extra,
+  });
+
+  it("reads the public contract's declarations into the table", () => {
+    const table = compileOperationTable(loadContract("public"), UPSTREAMS);
+    expect(table.byId("getProduct")?.cache).toMatchObject({
+      key: "productId",
+      invalidatedBy: [{ key: ["subject"] }],
+      maxBodyBytes: 256 * 1024,
+    });
+    expect(table.feeds).toEqual([
+      {
+        subject: "notifications.notification.created",
+        event: "notification",
+        recipient: ["data", "userId"],
+        data: ["data", "notification"],
+      },
+    ]);
+  });
+
+  it("reads where an event carries the key, defaulting to the envelope's subject", () => {
+    const table = compile(
+      contractWith({
+        security: [],
+        "x-portico-cache": cache({
+          invalidatedBy: [{ subjects: ["users.user.registered"], key: "data.userId" }],
+        }),
+      }),
+    );
+    expect(table.byId("op")?.cache?.invalidatedBy).toEqual([
+      { subjects: ["users.user.registered"], key: ["data", "userId"] },
+    ]);
+  });
+
+  it.each([
+    ["a write", contractWith({ security: [], "x-portico-cache": cache() }, "post"), /only a GET/],
+    [
+      "a secured read",
+      contractWith({ security: [{ bearerAuth: [] }], "x-portico-cache": cache() }),
+      /only a public operation/,
+    ],
+    [
+      "a key that is no path parameter",
+      contractWith({ security: [], "x-portico-cache": cache({ key: "other" }) }),
+      /key other is not a path parameter/,
+    ],
+    [
+      "an undeclared event",
+      contractWith({
+        security: [],
+        "x-portico-cache": cache({ invalidatedBy: [{ subjects: ["nobody.thing.happened"] }] }),
+      }),
+      /x-portico-cache is invalid .*not a subject of contracts\/events.yaml/,
+    ],
+    [
+      "an unknown field",
+      contractWith({ security: [], "x-portico-cache": cache({ ttl: 5 }) }),
+      /x-portico-cache is invalid/,
+    ],
+    [
+      "a feed without recipient",
+      contractWith({ "x-portico-feed": [{ subject: "users.user.registered", event: "e" }] }),
+      /op: x-portico-feed is invalid \(0\.recipient/,
+    ],
+  ])("stops the start-up for a cache or feed on %s", (_name, contract, message) => {
+    expect(() => compile(contract)).toThrow(message);
+  });
+});
