@@ -8,6 +8,19 @@ import { isDeepStrictEqual } from "node:util";
 import { isMap, parseDocument, stringify, type YAMLMap } from "yaml";
 import { fill, type Placeholders } from "./names.js";
 
+/** The values of the event's example (the contract's examples use the same entity). */
+const EXAMPLE = {
+  eventId: "0192f0c2-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+  id: "0192f0c1-7c1a-7b3e-9f43-2d8a5c1e4b10",
+  at: "2026-11-21T09:31:00.000Z",
+  entity: {
+    id: "0192f0c1-7c1a-7b3e-9f43-2d8a5c1e4b10",
+    name: "First __entity__",
+    ownerId: "0192f0c1-7b00-7a11-8c22-3d4e5f607182",
+    createdAt: "2026-11-21T09:31:00.000Z",
+  },
+};
+
 /** The additions, with placeholders (see names.ts), by path in the document. */
 const ADDITIONS: [path: string[], value: unknown][] = [
   [
@@ -52,6 +65,20 @@ const ADDITIONS: [path: string[], value: unknown][] = [
           data: { $ref: "#/components/schemas/__Entity__CreatedData" },
         },
       },
+      examples: [
+        {
+          name: "first__Entity__",
+          headers: { "Nats-Msg-Id": EXAMPLE.eventId },
+          payload: {
+            id: EXAMPLE.eventId,
+            type: "__name__.__entity__.created",
+            occurredAt: EXAMPLE.at,
+            source: "__name__",
+            subject: EXAMPLE.id,
+            data: { __entity__: EXAMPLE.entity },
+          },
+        },
+      ],
     },
   ],
   [
