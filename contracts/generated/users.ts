@@ -430,7 +430,15 @@ export interface operations {
             query?: never;
             header?: never;
             path?: never;
-            cookie?: never;
+            cookie?: {
+                /**
+                 * @description The device cookie a successful sign-in set (see the 200's `Set-Cookie`). When it was
+                 *     issued to the account being signed in to and verifies, the attempt is throttled by
+                 *     this device's own failures instead of the account's (OWASP, "Slow Down Online
+                 *     Guessing Attacks with Device Cookies"); otherwise it is ignored.
+                 */
+                device?: string;
+            };
         };
         requestBody: {
             content: {
@@ -458,6 +466,14 @@ export interface operations {
                 headers: {
                     /** @description Always `no-store` (RFC 6749 section 5.1). */
                     "Cache-Control"?: string;
+                    /**
+                     * @description A new device cookie for this account (a new one at each sign-in): `device=...;
+                     *     Max-Age=15552000; Path=/auth/token; HttpOnly; SameSite=Strict`, plus `Secure` in
+                     *     production or over HTTPS. Sent back with later sign-ins to the same account, it
+                     *     keeps this device out of the account's throttle: failed guesses from elsewhere
+                     *     cannot make it wait.
+                     */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -478,6 +494,8 @@ export interface operations {
              *     address): no attempt for it is judged until `Retry-After` seconds have passed. The wait
              *     starts after 5 failures at 1 s and doubles with each further failure, up to 5 minutes;
              *     a successful sign-in resets it (OWASP Authentication Cheat Sheet, login throttling).
+             *     A client presenting a valid device cookie for the account is counted on its own, per
+             *     device, with the same waits, and never waits because of the others.
              */
             429: {
                 headers: {

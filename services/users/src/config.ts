@@ -11,6 +11,18 @@ const { JWKS_URL: _notReadHere, ...sharedShape } = serviceConfigShape;
 
 const KEY_MESSAGE = "must be the PKCS#8 PEM of a P-256 (ES256) private key";
 
+/** The development-only `DEVICE_COOKIE_KEY`: public, so refused in production. */
+export const DEVELOPMENT_DEVICE_COOKIE_KEY = "development-only-device-cookie-key-not-a-secret";
+
+/** `DEVICE_COOKIE_KEY`: an HMAC-SHA256 key, at least 32 characters. */
+const deviceCookieKey = (missingMessage?: string) =>
+  z.preprocess(
+    (value) => (value === "" ? undefined : value),
+    z
+      .string(missingMessage ? { error: missingMessage } : {})
+      .min(32, "must be at least 32 characters (e.g. `openssl rand -base64 32`)"),
+  );
+
 /** `JWT_PRIVATE_KEY`: a PEM; `\n` escapes (common in .env files) become newlines. */
 const privateKeyPem = (missingMessage?: string) =>
   z.preprocess(
@@ -35,14 +47,17 @@ export const configShape = {
    * tokens it signed verify until they expire. Only read with `JWT_PRIVATE_KEY`.
    */
   JWT_PREVIOUS_PRIVATE_KEY: privateKeyPem().optional(),
+  /** HMAC key that signs device cookies (security/device-cookie.ts); a public default in development. */
+  DEVICE_COOKIE_KEY: deviceCookieKey().default(DEVELOPMENT_DEVICE_COOKIE_KEY),
 };
 
 /** The validated configuration of the users service. */
 export type Config = z.infer<z.ZodObject<typeof configShape>>;
 
 /**
- * Reads the configuration from `env`. In production `JWT_PRIVATE_KEY` is required: a key kept in
- * the database is a development convenience, not a secret store.
+ * Reads the configuration from `env`. In production `JWT_PRIVATE_KEY` is required (a key kept in
+ * the database is a development convenience, not a secret store), and so is `DEVICE_COOKIE_KEY`
+ * (other than the development default).
  * @throws Error listing every invalid variable, when `exit` is false (otherwise exits with 1).
  */
 export function readConfig(
@@ -54,8 +69,12 @@ export function readConfig(
       ? {
           ...configShape,
           JWT_PRIVATE_KEY: privateKeyPem(`required when NODE_ENV=production (${KEY_MESSAGE})`),
+          DEVICE_COOKIE_KEY: deviceCookieKey("required when NODE_ENV=production").refine(
+            (key) => key !== DEVELOPMENT_DEVICE_COOKIE_KEY,
+            "must not be the development default when NODE_ENV=production",
+          ),
         }
       : configShape;
-  // The production shape only narrows JWT_PRIVATE_KEY from optional to required.
+  // The production shape only makes the secrets required.
   return loadConfig(shape as typeof configShape, env, options);
 }

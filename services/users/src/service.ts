@@ -26,6 +26,7 @@ import { createUserEvents, USERS_STREAM } from "./events.js";
 import { createHandlers } from "./handlers/index.js";
 import { QUERY_SERVICE, userQueryHandlers } from "./queries.js";
 import { storedApiKeyLookup } from "./security/api-keys.js";
+import { createDeviceCookies } from "./security/device-cookie.js";
 import { createPasswords } from "./security/passwords.js";
 import {
   generateSigningKey,
@@ -142,6 +143,8 @@ export async function createService(config: Config, log: Logger): Promise<UsersS
         events: createUserEvents(() => relay?.kick()),
         issueToken: createTokenIssuer(signingKey, policy),
         jwks,
+        deviceCookies: createDeviceCookies(config.DEVICE_COOKIE_KEY),
+        alwaysSecureCookies: config.NODE_ENV === "production",
       }),
       // Its own keys, in memory: no HTTP round trip to itself.
       verifyToken: createTokenVerifier({

@@ -10,6 +10,10 @@
  * answered 429 without judging the password and is not counted, so hammering does not lengthen
  * the wait; the longest wait another party can impose is `maxDelayMs` at a time.
  *
+ * Clients that hold a device cookie for the account (security/device-cookie.ts) are throttled
+ * per device instead, with the same policy: the account's count is the one of its untrusted
+ * clients, and nothing they do makes a known device wait.
+ *
  * An attempt is counted before its password is judged (and the count cleared when it succeeds),
  * so concurrent guesses cannot all slip through before the first failure is recorded. The state
  * lives in the service's PostgreSQL database, shared by every instance, rather than NATS KV: the
@@ -62,30 +66,54 @@ export function delaySchedule(policy: LoginThrottlePolicy): number[] {
   }
 }
 
+/** Whose failures an attempt counts towards: the account's untrusted clients, or one device. */
+export type ThrottleSubject =
+  | { kind: "account"; normalizedEmail: string }
+  | { kind: "device"; nonce: Buffer };
+
 /** The key of an account in the throttle: SHA-256 of its normalised email. */
 export function accountKey(normalizedEmail: string): Buffer {
   return createHash("sha256").update(normalizedEmail).digest();
 }
 
-/** The 429 Problem for an account that must wait `retryAfterMs` (`Retry-After` in whole seconds). */
-export function tooManyLoginAttempts(retryAfterMs: number): HttpProblem {
+/**
+ * The key of a device in the throttle: SHA-256 of a label and its cookie's nonce (the label keeps
+ * it apart from every account key).
+ */
+export function deviceKey(nonce: Buffer): Buffer {
+  return createHash("sha256").update("device\n").update(nonce).digest();
+}
+
+/** The throttle key of `subject`. */
+export function throttleKey(subject: ThrottleSubject): Buffer {
+  return subject.kind === "account"
+    ? accountKey(subject.normalizedEmail)
+    : deviceKey(subject.nonce);
+}
+
+/**
+ * The 429 Problem for a subject that must wait `retryAfterMs` (`Retry-After` in whole seconds).
+ */
+export function tooManyLoginAttempts(
+  retryAfterMs: number,
+  kind: ThrottleSubject["kind"] = "account",
+): HttpProblem {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1_000));
-  return new HttpProblem(
-    429,
-    `Too many failed sign-ins for this account: try again in ${seconds} s.`,
-    { headers: { "Retry-After": String(seconds) } },
-  );
+  const whose = kind === "account" ? "this account" : "this account from this device";
+  return new HttpProblem(429, `Too many failed sign-ins for ${whose}: try again in ${seconds} s.`, {
+    headers: { "Retry-After": String(seconds) },
+  });
 }
 
 /** The throttle of one database. */
 export interface LoginThrottle {
   /**
-   * Counts an attempt for the account with `normalizedEmail` before its password is judged.
-   * @throws HttpProblem 429 with `Retry-After` when the account must wait (nothing is counted).
+   * Counts an attempt of `subject` before its password is judged.
+   * @throws HttpProblem 429 with `Retry-After` when the subject must wait (nothing is counted).
    */
-  admit(normalizedEmail: string): Promise<void>;
-  /** Forgets the account's failures after a successful sign-in. */
-  succeeded(normalizedEmail: string): Promise<void>;
+  admit(subject: ThrottleSubject): Promise<void>;
+  /** Forgets the subject's failures after a successful sign-in. */
+  succeeded(subject: ThrottleSubject): Promise<void>;
 }
 
 /** The throttle kept in `db` (table `login_throttle`) with `policy`. */
@@ -94,12 +122,12 @@ export function createLoginThrottle(
   policy: LoginThrottlePolicy = DEFAULT_LOGIN_THROTTLE_POLICY,
 ): LoginThrottle {
   return {
-    async admit(normalizedEmail) {
-      const retryAfterMs = await admitLoginAttempt(db, accountKey(normalizedEmail), policy);
-      if (retryAfterMs !== undefined) throw tooManyLoginAttempts(retryAfterMs);
+    async admit(subject) {
+      const retryAfterMs = await admitLoginAttempt(db, throttleKey(subject), policy);
+      if (retryAfterMs !== undefined) throw tooManyLoginAttempts(retryAfterMs, subject.kind);
     },
-    async succeeded(normalizedEmail) {
-      await clearLoginFailures(db, accountKey(normalizedEmail), policy);
+    async succeeded(subject) {
+      await clearLoginFailures(db, throttleKey(subject), policy);
     },
   };
 }

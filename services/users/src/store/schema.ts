@@ -43,9 +43,9 @@ export interface ApiKeysTable {
   revoked_at: Date | null;
 }
 
-/** `login_throttle`: failed sign-ins per account (security/login-throttle.ts). */
+/** `login_throttle`: failed sign-ins per account or device (security/login-throttle.ts). */
 export interface LoginThrottleTable {
-  /** SHA-256 of the normalised email. */
+  /** `throttleKey`: SHA-256 of the normalised email, or of a device cookie's nonce. */
   account_key: Buffer;
   failures: number;
   last_failure_at: Generated<Date>;

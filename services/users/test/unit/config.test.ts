@@ -1,12 +1,14 @@
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "@jest/globals";
-import { readConfig } from "../../src/config.js";
+import { DEVELOPMENT_DEVICE_COOKIE_KEY, readConfig } from "../../src/config.js";
 
 const base = {
   PORT: "8081",
   DATABASE_URL: "postgres://postgres@127.0.0.1:5432/users",
   NATS_URL: "nats://127.0.0.1:4222",
 };
+
+const DEVICE_COOKIE_KEY_32 = "k".repeat(32);
 
 function pkcs8Pem(namedCurve: string): string {
   const { privateKey } = generateKeyPairSync("ec", { namedCurve });
@@ -44,7 +46,12 @@ describe("readConfig", () => {
   it("accepts a P-256 PKCS#8 key in production, with \\n escapes as in .env files", () => {
     const pem = pkcs8Pem("prime256v1");
     const config = readConfig(
-      { ...base, NODE_ENV: "production", JWT_PRIVATE_KEY: pem.replace(/\n/g, "\\n") },
+      {
+        ...base,
+        NODE_ENV: "production",
+        JWT_PRIVATE_KEY: pem.replace(/\n/g, "\\n"),
+        DEVICE_COOKIE_KEY: DEVICE_COOKIE_KEY_32,
+      },
       { exit: false },
     );
     expect(config.JWT_PRIVATE_KEY).toBe(pem.trim());
@@ -56,6 +63,30 @@ describe("readConfig", () => {
     ).toThrow(/JWT_PRIVATE_KEY: must be the PKCS#8 PEM of a P-256/);
     expect(() => readConfig({ ...base, JWT_PRIVATE_KEY: "secret" }, { exit: false })).toThrow(
       /JWT_PRIVATE_KEY/,
+    );
+  });
+
+  it("signs device cookies with the public development key outside production only", () => {
+    expect(readConfig(base, { exit: false }).DEVICE_COOKIE_KEY).toBe(DEVELOPMENT_DEVICE_COOKIE_KEY);
+    const production = { ...base, NODE_ENV: "production", JWT_PRIVATE_KEY: pkcs8Pem("prime256v1") };
+    expect(() => readConfig(production, { exit: false })).toThrow(
+      /DEVICE_COOKIE_KEY: required when NODE_ENV=production/,
+    );
+    expect(() =>
+      readConfig(
+        { ...production, DEVICE_COOKIE_KEY: DEVELOPMENT_DEVICE_COOKIE_KEY },
+        { exit: false },
+      ),
+    ).toThrow(/DEVICE_COOKIE_KEY: must not be the development default/);
+    expect(
+      readConfig({ ...production, DEVICE_COOKIE_KEY: DEVICE_COOKIE_KEY_32 }, { exit: false })
+        .DEVICE_COOKIE_KEY,
+    ).toBe(DEVICE_COOKIE_KEY_32);
+  });
+
+  it("refuses a device cookie key shorter than 32 characters", () => {
+    expect(() => readConfig({ ...base, DEVICE_COOKIE_KEY: "short" }, { exit: false })).toThrow(
+      /DEVICE_COOKIE_KEY: must be at least 32 characters/,
     );
   });
 

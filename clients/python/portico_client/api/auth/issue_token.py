@@ -9,18 +9,24 @@ from ...client import AuthenticatedClient, Client
 from ...models.problem import Problem
 from ...models.token_request import TokenRequest
 from ...models.token_response import TokenResponse
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
     body: TokenRequest,
+    device: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+
+    cookies = {}
+    if device is not UNSET:
+        cookies["device"] = device
 
     _kwargs: dict[str, Any] = {
         "method": "post",
         "url": "/auth/token",
+        "cookies": cookies,
     }
 
     _kwargs["json"] = body.to_dict()
@@ -75,6 +81,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: TokenRequest,
+    device: str | Unset = UNSET,
 ) -> Response[Problem | TokenResponse]:
     """Issue an access token
 
@@ -82,6 +89,7 @@ def sync_detailed(
     RFC 6749 section 5.1.
 
     Args:
+        device (str | Unset):
         body (TokenRequest):
 
     Raises:
@@ -94,6 +102,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+        device=device,
     )
 
     response = client.get_httpx_client().request(
@@ -107,6 +116,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: TokenRequest,
+    device: str | Unset = UNSET,
 ) -> Problem | TokenResponse | None:
     """Issue an access token
 
@@ -114,6 +124,7 @@ def sync(
     RFC 6749 section 5.1.
 
     Args:
+        device (str | Unset):
         body (TokenRequest):
 
     Raises:
@@ -127,6 +138,7 @@ def sync(
     return sync_detailed(
         client=client,
         body=body,
+        device=device,
     ).parsed
 
 
@@ -134,6 +146,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: TokenRequest,
+    device: str | Unset = UNSET,
 ) -> Response[Problem | TokenResponse]:
     """Issue an access token
 
@@ -141,6 +154,7 @@ async def asyncio_detailed(
     RFC 6749 section 5.1.
 
     Args:
+        device (str | Unset):
         body (TokenRequest):
 
     Raises:
@@ -153,6 +167,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+        device=device,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -164,6 +179,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: TokenRequest,
+    device: str | Unset = UNSET,
 ) -> Problem | TokenResponse | None:
     """Issue an access token
 
@@ -171,6 +187,7 @@ async def asyncio(
     RFC 6749 section 5.1.
 
     Args:
+        device (str | Unset):
         body (TokenRequest):
 
     Raises:
@@ -185,5 +202,6 @@ async def asyncio(
         await asyncio_detailed(
             client=client,
             body=body,
+            device=device,
         )
     ).parsed
