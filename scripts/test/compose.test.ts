@@ -14,6 +14,7 @@ import { parse } from "yaml";
 import { z } from "zod";
 import { gatewayConfigShape } from "../../gateway/src/config.js";
 import { upstreamVariable } from "../src/services/declarations.js";
+import { secretSample } from "./secret-samples.js";
 import { serviceConfigs } from "./service-configs.js";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -27,20 +28,11 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
 }
 
-/** Values for the variables compose.yaml takes from the shell or `.env`. */
-const shellEnv: Record<string, string> = {
-  JWT_PRIVATE_KEY: `-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgevZzL1gdAFr88hb2
-OF/2NxApJCzGCEDdfSp6VQO30hyhRANCAAQRWz+jn65BtOMvdyHKcvjBeBSDZH2r
-1RTwjmYSi9R/zpBnuQ4EiMnCqfMPWiZqB4QdbAd0E7oH50VpuZ1P087G
------END PRIVATE KEY-----`,
-};
-
 /** Compose interpolation (`${VAR}`, `${VAR:-default}`, `${VAR:?error}`) of one value. */
 function interpolateValue(text: string): string {
   return text.replace(/\$\{([A-Z0-9_]+)(?::([-?])([^}]*))?\}/g, (_m, name: string, op, arg) => {
-    const value = shellEnv[name];
-    if (value !== undefined && value !== "") return value;
+    // A required variable (`:?`) is a secret from `.env`: a stand-in for it.
+    if (op === "?") return secretSample(name);
     if (op === "-") return arg as string;
     throw new Error(`compose.yaml needs ${name}: ${arg ?? "unset"}`);
   });

@@ -21,6 +21,7 @@ import { parseAllDocuments } from "yaml";
 import { z } from "zod";
 import { gatewayConfigShape } from "../../gateway/src/config.js";
 import { providerOf, upstreamVariable } from "../src/services/declarations.js";
+import { secretSample } from "./secret-samples.js";
 import { serviceConfigs } from "./service-configs.js";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -130,17 +131,6 @@ const SECRET_VARIABLES = new Set([
   "SMTP_URL",
   ...declarations.flatMap((d) => d.secrets),
 ]);
-/** Stand-ins for the Secrets' values, to parse each Deployment's environment. */
-const SECRET_SAMPLES: Record<string, string> = {
-  DATABASE_URL: "postgres://portico:secret@db.example.com:5432/portico",
-  SMTP_URL: "smtps://mailer:secret@smtp.example.com:465",
-  JWT_PRIVATE_KEY: `-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgevZzL1gdAFr88hb2
-OF/2NxApJCzGCEDdfSp6VQO30hyhRANCAAQRWz+jn65BtOMvdyHKcvjBeBSDZH2r
-1RTwjmYSi9R/zpBnuQ4EiMnCqfMPWiZqB4QdbAd0E7oH50VpuZ1P087G
------END PRIVATE KEY-----`,
-};
-
 function deploymentOf(name: string) {
   const deployment = named("Deployment", name);
   const spec = deployment?.spec as
@@ -164,7 +154,7 @@ function resolvedEnv(container: Container): Record<string, string> {
       const value = fromConfig
         ? config.data?.[fromConfig.key]
         : fromSecret
-          ? SECRET_SAMPLES[fromSecret.key]
+          ? secretSample(fromSecret.key)
           : variable.value;
       return [variable.name, value ?? ""];
     }),
