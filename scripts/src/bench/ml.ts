@@ -12,12 +12,18 @@
  *   time, in worker processes.
  * A hook run on the benchmark's running system after the other sections (see real-system.ts).
  */
+
+import { join } from "node:path";
 import { getFreePort } from "../infra/ports.js";
 import { silentSink, spawnManaged, waitForProcessReady } from "../infra/process.js";
-import { ML_DIR, venvBin } from "../ml-env.js";
+import { repoRoot } from "../paths.js";
+import { pythonBin } from "../services/python-env.js";
 import type { LoadTarget } from "./load.js";
 import type { ExtraRow, SystemBenchContext } from "./real-system.js";
 import { measure } from "./runner.js";
+
+/** The ML service's folder (this benchmark measures that example service). */
+const ML_DIR = join(repoRoot, "services", "ml");
 
 /** The goal of issue 5 point 6, in requests per second. */
 export const ML_GOAL_RPS = 500;
@@ -79,7 +85,7 @@ async function startMl(
   const port = await getFreePort();
   const proc = spawnManaged({
     name: `ml-${workers}-workers`,
-    command: venvBin("python"),
+    command: pythonBin(ML_DIR, "python"),
     args: ["-m", "app"],
     cwd: ML_DIR,
     env: {

@@ -92,7 +92,7 @@ describe.each([
       const donor = (await readdir(join(repoRoot, "services"))).find((entry) =>
         existsSync(join(repoRoot, "services", entry, ".venv", "bin", "datamodel-codegen")),
       );
-      if (!donor) throw new Error("no Python environment to reuse: npm run ml:env -- --dev");
+      if (!donor) throw new Error("no Python environment to reuse: npm run python:env");
       await mkdir(join(copy.dir, "services", service), { recursive: true });
       await symlink(
         join(repoRoot, "services", donor, ".venv"),
