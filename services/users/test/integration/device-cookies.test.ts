@@ -7,61 +7,36 @@
  * deadline rather than waited for.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import pg from "pg";
+import type pg from "pg";
 import { createDeviceCookies, DEVICE_COOKIE_NAME } from "../../src/security/device-cookie.js";
 import { accountKey, deviceKey } from "../../src/security/login-throttle.js";
-import {
-  type ApiResponse,
-  createTestDatabase,
-  dropTestDatabase,
-  type RunningUsers,
-  register,
-  request,
-  startUsers,
-  testConfig,
-} from "./support.js";
+import { PASSWORD, type SignInBench, startSignInBench } from "./sign-in-support.js";
+import type { ApiResponse, RunningUsers } from "./support.js";
 
-const PASSWORD = "correct-horse-battery";
 const WRONG = "wrong-password-1";
-let databaseUrl: string;
-let first: RunningUsers;
+let bench: SignInBench;
 let second: RunningUsers;
 let db: pg.Client;
 
 beforeAll(async () => {
-  databaseUrl = await createTestDatabase("users_devices");
-  first = await startUsers(testConfig(databaseUrl));
-  second = await startUsers(testConfig(databaseUrl));
-  db = new pg.Client({ connectionString: databaseUrl });
-  await db.connect();
+  bench = await startSignInBench("devices");
+  ({ second, db } = bench);
 });
 
 afterAll(async () => {
-  await db?.end();
-  await first?.stop();
-  await second?.stop();
-  if (databaseUrl) await dropTestDatabase(databaseUrl);
+  await bench?.stop();
 });
 
-let accounts = 0;
-/** Registers a fresh account; resolves to its email. */
-async function newAccount(): Promise<string> {
-  const email = `device-${++accounts}@example.com`;
-  expect((await register(first.baseUrl, { email, password: PASSWORD, name: "D" })).status).toBe(
-    201,
-  );
-  return email;
-}
+const newAccount = () => bench.newAccount();
 
+/** Signs in, presenting `cookie` (a `name=value` pair) when given. */
 function signIn(
   email: string,
   password: string,
   options: { cookie?: string; via?: RunningUsers; headers?: Record<string, string> } = {},
 ): Promise<ApiResponse> {
-  return request((options.via ?? first).baseUrl, "POST", "/auth/token", {
-    body: { grant_type: "password", username: email, password },
-    headers: { ...options.headers, ...(options.cookie ? { cookie: options.cookie } : {}) },
-  });
+  const headers = { ...options.headers, ...(options.cookie ? { cookie: options.cookie } : {}) };
+  return bench.signIn(email, password, { via: options.via, headers });
 }
 
 /** The `device=...` pair of a response's `Set-Cookie` (what a browser sends back). */

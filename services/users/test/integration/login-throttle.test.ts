@@ -6,55 +6,28 @@
  * in the stored deadline rather than waited for, so a slow machine changes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import pg from "pg";
+import type pg from "pg";
 import { accountKey } from "../../src/security/login-throttle.js";
-import {
-  type ApiResponse,
-  createTestDatabase,
-  dropTestDatabase,
-  type RunningUsers,
-  register,
-  request,
-  startUsers,
-  testConfig,
-} from "./support.js";
+import { PASSWORD, type SignInBench, startSignInBench } from "./sign-in-support.js";
+import type { ApiResponse, RunningUsers } from "./support.js";
 
-const PASSWORD = "correct-horse-battery";
-let databaseUrl: string;
+let bench: SignInBench;
 let first: RunningUsers;
 let second: RunningUsers;
 let db: pg.Client;
 
 beforeAll(async () => {
-  databaseUrl = await createTestDatabase("users_throttle");
-  first = await startUsers(testConfig(databaseUrl));
-  second = await startUsers(testConfig(databaseUrl));
-  db = new pg.Client({ connectionString: databaseUrl });
-  await db.connect();
+  bench = await startSignInBench("throttle");
+  ({ first, second, db } = bench);
 });
 
 afterAll(async () => {
-  await db?.end();
-  await first?.stop();
-  await second?.stop();
-  if (databaseUrl) await dropTestDatabase(databaseUrl);
+  await bench?.stop();
 });
 
-let accounts = 0;
-/** Registers a fresh account; resolves to its email. */
-async function newAccount(): Promise<string> {
-  const email = `throttle-${++accounts}@example.com`;
-  expect((await register(first.baseUrl, { email, password: PASSWORD, name: "T" })).status).toBe(
-    201,
-  );
-  return email;
-}
-
-function signIn(email: string, password: string, via = first): Promise<ApiResponse> {
-  return request(via.baseUrl, "POST", "/auth/token", {
-    body: { grant_type: "password", username: email, password },
-  });
-}
+const newAccount = () => bench.newAccount();
+const signIn = (email: string, password: string, via = first): Promise<ApiResponse> =>
+  bench.signIn(email, password, { via });
 
 async function statuses(email: string, password: string, times: number): Promise<number[]> {
   const result: number[] = [];
