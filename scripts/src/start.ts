@@ -3,11 +3,11 @@
  *
  * Infrastructure comes from the environment when given, else is started locally under `.data/`:
  *   NATS_URL                  NATS with JetStream; else nats-server from PATH on 4222 (.data/nats)
- *   DATABASE_URL              a PostgreSQL *server* URL: each service's database (`users`,
- *                             `products`, `notifications`) is that URL with the database name as
+ *   DATABASE_URL              a PostgreSQL *server* URL: the database of each service that declares
+ *                             one (named after the service) is that URL with the database name as
  *                             its path, created when missing
- *   USERS_DATABASE_URL, PRODUCTS_DATABASE_URL, NOTIFICATIONS_DATABASE_URL
- *                             one service's database URL as-is (wins over DATABASE_URL)
+ *   <SERVICE>_DATABASE_URL    one service's database URL as-is (wins over DATABASE_URL), e.g.
+ *                             `ORDERS_DATABASE_URL` for a service `orders`
  *                             any database still without a URL: embedded PostgreSQL on 5433
  *                             (.data/postgres; 5433 so a system PostgreSQL on 5432 does not clash)
  *   SMTP_URL, MAIL_API_URL    an SMTP server (and its Mailpit API, only printed); else the built-in
@@ -21,10 +21,11 @@
  * sources the processes importing them, a contract (after `npm run generate`) its service and the
  * gateway, a Python file its service. Production (`NODE_ENV=production`) never watches.
  *
- * `npm start -- --replicas 2` runs two instances of users, products and notifications (`users-1`
- * on 8081 and `users-2` on 8181, products 8082/8182, notifications 8083/8183) behind the one
- * gateway, which balances across them; they share their service's database, its NATS queue group
- * and its durable JetStream consumers.
+ * `npm start -- --replicas 2` runs two instances of every service declared replicable (`orders-1`
+ * on its port, `orders-2` on that port + 100) behind the one gateway, which balances across them;
+ * they share their service's database, its NATS queue group and its durable JetStream consumers.
+ * The services and their ports, databases and needs come from their declarations (the `portico`
+ * section of each service's package.json, or portico.json beside a Python service).
  * Ctrl-C stops everything in reverse order and exits 0; a failed start-up exits 1.
  */
 import { mkdir } from "node:fs/promises";
