@@ -435,7 +435,7 @@ export interface operations {
                  * @description The device cookie a successful sign-in set (see the 200's `Set-Cookie`). When it was
                  *     issued to the account being signed in to and verifies, the attempt is throttled by
                  *     this device's own failures instead of the account's (OWASP, "Slow Down Online
-                 *     Guessing Attacks with Device Cookies"); otherwise it is ignored.
+                 *     Guessing Attacks with Device Cookies"); any other value is ignored, never refused.
                  */
                 device?: string;
             };
