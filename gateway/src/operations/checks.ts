@@ -172,6 +172,17 @@ export function compileRequestChecks(
   contract: Json,
   routes: readonly Operation[],
 ): Map<string, OperationChecks> {
+  const ajv = contractAjv(contract);
+  const checks = new Map<string, OperationChecks>();
+  for (const route of routes) {
+    const compiled = compileOperation(ajv, contract, route);
+    if (compiled) checks.set(route.operationId, compiled);
+  }
+  return checks;
+}
+
+/** An Ajv holding `contract` (as {@link CONTRACT_ID}), checking formats in "full" mode. */
+function contractAjv(contract: Json): Ajv2020 {
   const ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: true });
   addFormats.default(ajv, { mode: "full" });
   // A format Ajv does not know fails the check (the validator may know it: it decides then).
@@ -179,13 +190,52 @@ export function compileRequestChecks(
     if (!ajv.formats[format]) ajv.addFormat(format, () => false);
   }
   ajv.addSchema(structuredClone(contract), CONTRACT_ID);
+  return ajv;
+}
 
-  const checks = new Map<string, OperationChecks>();
-  for (const route of routes) {
-    const compiled = compileOperation(ajv, contract, route);
-    if (compiled) checks.set(route.operationId, compiled);
+/**
+ * Checks one parameter's text against its schema: the reasons it is invalid (Ajv's messages,
+ * e.g. `must NOT have more than 4096 characters`), empty when it is valid.
+ */
+export type ParameterCheck = (value: string) => string[];
+
+/**
+ * Compiles the check of one parameter of an operation from its own schema in `contract`, for a
+ * step that must judge it before the contract validator sees the request (e.g. a parameter the
+ * gateway removes from the URL).
+ * @param where where the parameter is: `path`, `query` or `header`.
+ * @returns undefined when the operation declares no such parameter of a primitive type.
+ */
+export function compileParameterCheck(
+  contract: Json,
+  route: Operation,
+  where: "path" | "query" | "header",
+  name: string,
+): ParameterCheck | undefined {
+  const itemPointer = `/paths/${token(route.template)}`;
+  const item = ((contract.paths as Json | undefined)?.[route.template] ?? {}) as Json;
+  const op = (item[route.method.toLowerCase()] ?? {}) as Json;
+  const lists: [unknown, string][] = [
+    [op.parameters, `${itemPointer}/${route.method.toLowerCase()}/parameters`],
+    [item.parameters, `${itemPointer}/parameters`],
+  ];
+  for (const [list, listPointer] of lists) {
+    if (!Array.isArray(list)) continue;
+    for (const [index, entry] of list.entries()) {
+      const { node: param, pointer } = follow(contract, entry, `${listPointer}/${index}`);
+      if (param?.in !== where || param.name !== name) continue;
+      const coerce = coercerOf(follow(contract, param.schema, `${pointer}/schema`).node?.type);
+      if (!coerce) return undefined;
+      const validate = contractAjv(contract).compile({
+        $ref: `${CONTRACT_ID}#${encodeURI(`${pointer}/schema`)}`,
+      });
+      return (value) =>
+        validate(coerce(value))
+          ? []
+          : (validate.errors ?? []).map((e) => e.message ?? "is invalid");
+    }
   }
-  return checks;
+  return undefined;
 }
 
 function compileOperation(

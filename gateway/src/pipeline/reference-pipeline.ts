@@ -2,11 +2,12 @@
  * The reference pipeline: the Express app every answer of the gateway is defined by (the fast
  * lane only ever takes requests this pipeline would accept, and must answer them the same way).
  * Paths match exactly and queries are parsed flat, as in every service (kit routing.ts).
- * In order: the event stream's query token into a header → request id → trace span and metrics
- * → access log → security headers and CORS → health and `/metrics` → `/openapi.json` and
- * `/docs` → deadline and rate limit → raw body (read once) → contract validation
- * (express-openapi-validator through the kit: 404/405, 401/403, 400/415) → deadline guard → the
- * gateway's own operations → declared caches → proxy to the owner → Problem Details.
+ * In order: the event stream's query token checked and moved into a header → request id →
+ * trace span and metrics → access log → security headers and CORS → health and `/metrics` →
+ * `/openapi.json` and `/docs` → deadline and rate limit → raw body (read once) → contract
+ * validation (express-openapi-validator through the kit: 404/405, 401/403, 400/415) → the query
+ * token's own 400 → deadline guard → the gateway's own operations → declared caches → proxy to
+ * the owner → Problem Details.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
@@ -69,7 +70,8 @@ export function referencePipeline(parts: ReferencePipelineParts): ReferencePipel
   matchContractPathsExactly(app); // exact paths, flat query parser (kit routing.ts)
   app.set("trust proxy", edge.trustProxy);
   // Before anything logs the URL: `GET /events?access_token=` becomes the Authorization header.
-  app.use(queryTokenForOperation(table, parts.queryTokenOperation));
+  const queryToken = queryTokenForOperation(table, parts.contract, parts.queryTokenOperation);
+  app.use(queryToken.take);
   app.use(requestId(), traceRequests(), recordGatewayMetrics(table), httpLogger(logger));
   app.use(headAsGet()); // after what records the method: HEAD is answered as GET, bodiless
   app.use(edge.securityHeaders, ...(edge.cors ? [edge.cors] : []));
@@ -95,6 +97,7 @@ export function referencePipeline(parts: ReferencePipelineParts): ReferencePipel
       validateResponses: false,
     }),
   );
+  app.use(queryToken.refuse); // the parameter the validator no longer sees, judged as it would
   app.use(edge.guard);
   app.use(localOperations(table, parts.localHandlers));
   app.use(parts.caches);

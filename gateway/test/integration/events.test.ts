@@ -258,6 +258,20 @@ describe("GET /events", () => {
     expect(JSON.stringify(await elsewhere.json())).toContain("access_token");
   });
 
+  it("answers 400 naming query.access_token to one out of its contract bounds, header or not", async () => {
+    for (const value of ["", "a".repeat(4097)]) {
+      const stream = await openEventStream(
+        `${eventsUrl()}?access_token=${value}`,
+        bearer(ada.token),
+      );
+      expect(stream.status).toBe(400);
+      expect(problemOf(stream)).toMatchObject({
+        instance: "/events",
+        errors: [expect.objectContaining({ location: "query", field: "access_token" })],
+      });
+    }
+  });
+
   it("answers 400 to a Last-Event-ID that is not a sequence number", async () => {
     const stream = await openEventStream(eventsUrl(), {
       ...bearer(ada.token),

@@ -6,7 +6,7 @@ import {
   LOCAL_SERVICE,
 } from "../../src/operations/table.js";
 import { localOperations } from "../../src/pipeline/local-operations.js";
-import { queryTokenFor } from "../../src/pipeline/query-token.js";
+import { queryTokenFor, queryTokenForOperation } from "../../src/pipeline/query-token.js";
 
 const contract = {
   paths: {
@@ -41,10 +41,15 @@ describe("the gateway's own operations", () => {
 });
 
 describe("queryTokenFor", () => {
-  /** What the next middleware sees after queryTokenFor("/events"). */
+  /** A stand-in schema check: at most 8 characters, at least 1. */
+  const check = (value: string) =>
+    value.length === 0 ? ["too short"] : value.length > 8 ? ["too long"] : [];
+
+  /** What the next middleware sees after queryTokenFor("/events")'s `take` (and `refuse`). */
   async function seen(url: string, headers: Record<string, string> = {}) {
     const app = express();
-    app.use(queryTokenFor("/events"));
+    const { take, refuse } = queryTokenFor("/events", check);
+    app.use(take, refuse);
     app.use((req, res) => {
       res.json({
         url: req.url,
@@ -52,6 +57,9 @@ describe("queryTokenFor", () => {
         authorization: req.headers.authorization ?? null,
       });
     });
+    app.use(((err, _req, res, _next) => {
+      res.status(err.status).json({ errors: err.errors });
+    }) as express.ErrorRequestHandler);
     const server = app.listen(0);
     await new Promise((resolve) => server.once("listening", resolve));
     const { port } = server.address() as { port: number };
@@ -86,5 +94,72 @@ describe("queryTokenFor", () => {
       originalUrl: "/events",
       authorization: "Bearer header",
     });
+  });
+
+  it("refuses a value that breaks the schema, naming query.access_token, and never uses it", async () => {
+    for (const value of ["", "a".repeat(9)]) {
+      const answer = (await seen(`/events?access_token=${value}`, {
+        Authorization: "Bearer header",
+      })) as unknown as { errors: { path: string; message: string }[] };
+      expect(answer.errors).toEqual([
+        { path: "/query/access_token", message: value === "" ? "too short" : "too long" },
+      ]);
+    }
+  });
+});
+
+describe("queryTokenForOperation", () => {
+  const declared = {
+    paths: {
+      "/events": {
+        get: {
+          operationId: "streamEvents",
+          "x-portico-service": LOCAL_SERVICE,
+          parameters: [
+            {
+              name: "access_token",
+              in: "query",
+              schema: { type: "string", minLength: 1, maxLength: 4096 },
+            },
+          ],
+        },
+      },
+    },
+  };
+
+  it("checks access_token against the operation's own parameter schema", async () => {
+    const table = compileOperationTable(declared, {});
+    const { take, refuse } = queryTokenForOperation(table, declared, "streamEvents");
+    const app = express();
+    app.use(take, refuse, (req, res) => {
+      res.json({ authorization: req.headers.authorization ?? null });
+    });
+    app.use(((err, _req, res, _next) => {
+      res.status(err.status).json({ errors: err.errors });
+    }) as express.ErrorRequestHandler);
+    const server = app.listen(0);
+    await new Promise((resolve) => server.once("listening", resolve));
+    const { port } = server.address() as { port: number };
+    const get = async (value: string) => {
+      const response = await fetch(`http://127.0.0.1:${port}/events?access_token=${value}`);
+      return { status: response.status, body: await response.json() };
+    };
+    try {
+      expect(await get("a".repeat(4096))).toEqual({
+        status: 200,
+        body: { authorization: `Bearer ${"a".repeat(4096)}` },
+      });
+      expect(await get("a".repeat(4097))).toEqual({
+        status: 400,
+        body: {
+          errors: [
+            { path: "/query/access_token", message: "must NOT have more than 4096 characters" },
+          ],
+        },
+      });
+      expect((await get("")).body.errors[0].message).toBe("must NOT have fewer than 1 characters");
+    } finally {
+      server.close();
+    }
   });
 });
