@@ -9,9 +9,9 @@
  */
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { withoutPlatformKeys } from "@portico/contracts";
 import { EXACT_ROUTER_OPTIONS } from "@portico/kit/core";
 import express from "express";
-import { withoutPorticoExtensions } from "../operations/extensions.js";
 
 /** Where the reference page and its assets are served. */
 export const DOCS_PATHS = {
@@ -59,14 +59,15 @@ const START = `Scalar.createApiReference("#api-reference", ${JSON.stringify({
 
 /**
  * The public document as this gateway serves it: a copy whose only server is `publicUrl`,
- * without the platform's `x-portico-*` extensions (owners, timeouts, caches, feeds).
+ * without the platform's keys: its `x-portico-*` extensions (owners, timeouts, caches, feeds)
+ * and the generator's `x-generated` note (`withoutPlatformKeys` of `@portico/contracts`).
  */
 export function publicDocument(
   contract: Record<string, unknown>,
   publicUrl: string,
 ): Record<string, unknown> {
   return {
-    ...withoutPorticoExtensions(contract),
+    ...withoutPlatformKeys(contract),
     servers: [{ url: publicUrl, description: "This gateway" }],
   };
 }

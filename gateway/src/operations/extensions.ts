@@ -132,17 +132,3 @@ export function stringAt(value: unknown, path: readonly string[]): string | unde
   const found = valueAt(value, path);
   return typeof found === "string" && found !== "" ? found : undefined;
 }
-
-/**
- * A copy of `document` without any `x-portico-*` key, at any depth: the public document as
- * served (the extensions are the platform's, not the API's).
- */
-export function withoutPorticoExtensions<T>(document: T): T {
-  if (Array.isArray(document)) return document.map(withoutPorticoExtensions) as T;
-  if (document === null || typeof document !== "object") return document;
-  return Object.fromEntries(
-    Object.entries(document)
-      .filter(([key]) => !key.startsWith("x-portico-"))
-      .map(([key, value]) => [key, withoutPorticoExtensions(value)]),
-  ) as T;
-}

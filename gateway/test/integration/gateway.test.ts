@@ -451,9 +451,11 @@ describe("the gateway's own endpoints", () => {
     expect(Object.keys(document.paths as object)).toEqual(
       Object.keys(loadContract("public").paths as object),
     );
-    // The platform's extensions (owners, timeouts, caches, feeds) are not the API's.
-    expect(JSON.stringify(document)).not.toMatch(/"x-portico-/);
+    // The platform's extensions (owners, timeouts, caches, feeds) and the generator's note are
+    // not the API's.
+    expect(JSON.stringify(document)).not.toMatch(/"x-portico-|"x-generated"/);
     expect(JSON.stringify(loadContract("public"))).toMatch(/"x-portico-service"/);
+    expect(JSON.stringify(loadContract("public"))).toMatch(/"x-generated"/);
   });
 
   it("serves an HTML API reference at /docs reading /openapi.json, with its scripts", async () => {

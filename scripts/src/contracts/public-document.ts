@@ -5,26 +5,14 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { withoutPlatformKeys } from "@portico/contracts";
 import { repoRoot } from "../paths.js";
+
+// The one implementation lives in @portico/contracts (the gateway serves the same document).
+export { withoutPlatformKeys };
 
 /** The generated bundle of every public contract. */
 export const PUBLIC_DOCUMENT_FILE = join(repoRoot, "contracts", "generated", "public.openapi.json");
-
-/** Whether a key belongs to the platform (`x-portico-*`, `x-generated`) rather than to the API. */
-function isPlatformKey(key: string): boolean {
-  return key.startsWith("x-portico-") || key === "x-generated";
-}
-
-/** A deep copy of `value` without platform keys, at any depth. */
-export function withoutPlatformKeys<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(withoutPlatformKeys) as T;
-  if (value === null || typeof value !== "object") return value;
-  return Object.fromEntries(
-    Object.entries(value)
-      .filter(([key]) => !isPlatformKey(key))
-      .map(([key, entry]) => [key, withoutPlatformKeys(entry)]),
-  ) as T;
-}
 
 /**
  * Reads the public OpenAPI 3.1 document, platform keys removed.
