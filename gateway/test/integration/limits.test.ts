@@ -215,23 +215,26 @@ describe("the whole-request timeout (REQUEST_TIMEOUT_MS)", () => {
     const products = services.upstreams.get("products");
     if (!products) throw new Error("no products upstream");
     const original = products.respond;
+    // The upstream never answers: only the gateway's deadline can end the request (the
+    // upstream timeout, 5 s, would answer another detail; no answer at all fails the test).
+    const held: { end: () => void }[] = [];
     products.respond = (_req, res) => {
-      setTimeout(() => res.writeHead(200, { "Content-Type": "application/json" }).end("{}"), 1_000);
+      held.push(res);
     };
     try {
       const started = Date.now();
       const answer = await get(running.url, "/products");
-      const elapsed = Date.now() - started;
       expect(answer.status).toBe(504);
       expect(answer.body).toMatchObject({
         status: 504,
         title: "Gateway Timeout",
         detail: "The request was not answered within 300 ms.",
       });
-      expect(elapsed).toBeGreaterThanOrEqual(290);
-      expect(elapsed).toBeLessThan(1_000);
+      // Not before the deadline (a loaded machine only makes it later; no upper bound here).
+      expect(Date.now() - started).toBeGreaterThanOrEqual(290);
     } finally {
       products.respond = original;
+      for (const res of held) res.end();
     }
   });
 
