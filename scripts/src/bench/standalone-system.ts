@@ -4,7 +4,7 @@
  * free loopback ports (as `npm start` runs them, but without its fixed ports or `.data/`), for the
  * benchmark and the contract fuzzer. Nothing it starts outlives {@link StandaloneSystem.stop}.
  */
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -88,7 +88,12 @@ export async function startStandaloneSystem(
     const nodeEnv = options.nodeEnv ?? "production";
     const users = {
       ADMIN_EMAILS: STANDALONE_ADMIN_EMAIL,
-      ...(nodeEnv === "production" ? { JWT_PRIVATE_KEY: newSigningKeyPem() } : {}),
+      ...(nodeEnv === "production"
+        ? {
+            JWT_PRIVATE_KEY: newSigningKeyPem(),
+            DEVICE_COOKIE_KEY: randomBytes(32).toString("base64url"),
+          }
+        : {}),
       ...options.envByProcess?.users,
     };
     const system = await startSystem({
