@@ -7,7 +7,6 @@ import {
   type Kysely,
   notFound,
   type Principal,
-  traceparentOf,
   unauthorized,
 } from "@portico/kit";
 import { v7 as uuidv7 } from "uuid";
@@ -53,7 +52,7 @@ export function userHandlers(
   deps: UserHandlerDeps,
 ): Pick<Handlers<Ops>, "registerUser" | "getCurrentUser" | "getUser"> {
   return {
-    async registerUser({ body, requestId, headers }) {
+    async registerUser({ body }) {
       const email = normalizeEmail(body.email);
       const passwordHash = await deps.passwords.hash(body.password);
       let row: UserRow;
@@ -66,10 +65,7 @@ export function userHandlers(
             password_hash: passwordHash,
             role: roleForNewUser(email, deps.adminEmails),
           });
-          await deps.events.registered(trx, inserted, {
-            requestId,
-            traceparent: traceparentOf(headers),
-          });
+          await deps.events.registered(trx, inserted);
           return inserted;
         });
       } catch (err) {
