@@ -2245,7 +2245,7 @@ export interface operations {
     streamEvents: {
         parameters: {
             query?: {
-                /** @description The bearer token, for clients that cannot set the `Authorization` header (browser `EventSource`); ignored when the header is present. */
+                /** @description The bearer token, for clients that cannot set the `Authorization` header (browser `EventSource`); ignored when the header is present, but still refused (400) outside these bounds. */
                 access_token?: string;
             };
             header?: {

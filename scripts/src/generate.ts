@@ -25,6 +25,7 @@ import { buildK8s } from "./generate/deploy/k8s.js";
 import { readEventsModel } from "./generate/event-model.js";
 import { buildEventSchemas } from "./generate/event-schemas.js";
 import { buildEventTypes } from "./generate/event-types.js";
+import { syncPythonClient } from "./generate/python-client.js";
 import { buildPythonModels, pythonModelsFile } from "./generate/python-models.js";
 import { readServiceDeclarations, type ServiceDeclaration } from "./services/declarations.js";
 
@@ -147,6 +148,8 @@ async function main(): Promise<void> {
       await writeFile(path, content);
     }
   }
+  // The Python client, from the public document just written (clients/python/portico_client).
+  stale.push(...(await syncPythonClient(check)));
   if (check && stale.length > 0) {
     console.error(
       `Generated code is stale: ${stale.join(", ")}\nRun \`npm run generate\` and commit the result.`,

@@ -8,9 +8,6 @@ import { join } from "node:path";
 import { withoutPlatformKeys } from "@portico/contracts";
 import { repoRoot } from "../paths.js";
 
-// The one implementation lives in @portico/contracts (the gateway serves the same document).
-export { withoutPlatformKeys };
-
 /** The generated bundle of every public contract. */
 export const PUBLIC_DOCUMENT_FILE = join(repoRoot, "contracts", "generated", "public.openapi.json");
 

@@ -5,11 +5,11 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { withoutPlatformKeys } from "@portico/contracts";
 import { parse } from "yaml";
 import { loadAsyncApi } from "../generate/asyncapi.js";
 import { bundleContract, mergePublicDocument, type OpenApiDocument } from "../generate/bundle.js";
 import { readEventsModel } from "../generate/event-model.js";
-import { withoutPlatformKeys } from "./public-document.js";
 
 /** One compared document: its file name in the released baseline and how to build it. */
 export interface Snapshot {
