@@ -1,14 +1,17 @@
 /**
- * The Python tool steps of `npm test` and `npm run lint`, for every declared Python service:
+ * The Python tool steps of `npm test` and `npm run lint`, for every declared Python service and
+ * every Python kit (a folder under services/ with a `pyproject.toml` and no service declaration:
+ * services/kit-python, the package the Python services share):
  *   tsx scripts/src/services/python-tools.ts env    its virtual environment, with the dev tools
  *   tsx scripts/src/services/python-tools.ts lint   ruff check, ruff format --check, mypy (strict)
  *   tsx scripts/src/services/python-tools.ts test   pytest
- * Each runs in the service's folder with its own `.venv`; the first failure exits 1.
+ * Each runs in the package's folder with its own `.venv`; the first failure exits 1.
  */
 import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../paths.js";
-import { readServiceDeclarations } from "./declarations.js";
+import { declarationFileOf, readServiceDeclarations } from "./declarations.js";
 import { ensurePythonEnv, pythonBin } from "./python-env.js";
 
 /** The commands of each step, as [tool, ...args] run from the service's `.venv/bin`. */
@@ -19,14 +22,33 @@ export const PYTHON_STEPS: Record<string, readonly (readonly string[])[]> = {
 };
 
 /**
- * Runs `step` for every Python service: makes its environment (with the dev tools), then each
+ * The Python packages the steps run for, by name and folder (relative to `root`): every declared
+ * Python service, then every kit under services/ (a `pyproject.toml`, no declaration).
+ */
+export function pythonPackages(root: string = repoRoot): { name: string; dir: string }[] {
+  const services = readServiceDeclarations(root)
+    .filter((s) => s.language === "python")
+    .map((s) => ({ name: s.name, dir: s.dir }));
+  const kits = readdirSync(join(root, "services"), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => `services/${entry.name}`)
+    .filter(
+      (dir) => existsSync(join(root, dir, "pyproject.toml")) && !declarationFileOf(join(root, dir)),
+    )
+    .sort()
+    .map((dir) => ({ name: dir.slice("services/".length), dir }));
+  return [...services, ...kits];
+}
+
+/**
+ * Runs `step` for every Python package ({@link pythonPackages}): makes its environment (with the dev tools), then each
  * command. Output goes to this process's.
  * @returns false when a command failed.
  */
 export async function runPythonStep(step: string): Promise<boolean> {
   const commands = PYTHON_STEPS[step];
   if (!commands) throw new Error(`unknown step "${step}" (env, lint or test)`);
-  for (const service of readServiceDeclarations().filter((s) => s.language === "python")) {
+  for (const service of pythonPackages()) {
     const dir = join(repoRoot, service.dir);
     await ensurePythonEnv(dir, {
       dev: true,

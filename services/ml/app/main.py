@@ -7,20 +7,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from portico_kit.app import platform_app
+from portico_kit.logging import configure_logging
+from portico_kit.openapi import served_openapi
+from portico_kit.security import JwksKeys, TokenVerifier
 
 from app.api.deps import install_scoring_problems
 from app.api.main import api_router, health_router
 from app.core.config import Settings, load_settings
-from app.core.head import HeadAsGetMiddleware
-from app.core.limits import BodyLimitMiddleware
-from app.core.logging import AccessLogMiddleware, configure_logging
-from app.core.openapi import served_openapi
-from app.core.problems import install_problem_handlers
-from app.core.request_id import RequestIdMiddleware
-from app.core.security import JwksKeys, TokenVerifier
+from app.core.contract import ml_contract
 from app.events.bus import Bus
 from app.sentiment.pool import ScoringPool
 from app.sentiment.vader import VaderModel
+
+_SUMMARY = "Served by the ML service itself; the gateway serves the public API."
 
 
 def build_app(
@@ -46,19 +46,14 @@ def build_app(
                 await bus.close()
 
     # Paths match exactly, as the contract writes them: no redirect from "/ml/models/" (a 404).
-    app = FastAPI(lifespan=lifespan, docs_url="/docs", redoc_url=None, redirect_slashes=False)
+    app = platform_app(lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.state.scoring = scoring
     app.state.token_verifier = token_verifier
     app.state.readiness = {"nats": bus.ready} if bus is not None else {}
     app.include_router(health_router)
     app.include_router(api_router)
-    install_problem_handlers(app)
     install_scoring_problems(app)
-    app.openapi = lambda: served_openapi(app)  # type: ignore[method-assign]
-    app.add_middleware(HeadAsGetMiddleware)
-    app.add_middleware(BodyLimitMiddleware)
-    app.add_middleware(AccessLogMiddleware)
-    app.add_middleware(RequestIdMiddleware)
+    app.openapi = lambda: served_openapi(app, ml_contract(), _SUMMARY)  # type: ignore[method-assign]
     return app
 
 
@@ -69,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pydantic.ValidationError: naming each invalid variable.
     """
     settings = settings or load_settings()
-    configure_logging(settings.LOG_LEVEL, settings.log_format)
+    configure_logging(settings.LOG_LEVEL, settings.log_format, "ml")
     scoring = ScoringPool(
         VaderModel(), workers=settings.SCORING_WORKERS, budget_ms=settings.SCORING_BUDGET_MS
     )

@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 from fastapi import FastAPI
+from portico_kit.security import TokenVerifier
+from portico_kit.testing import AUDIENCE, ISSUER, TestIssuer
 
-from app.core.security import TokenVerifier
 from app.main import build_app
 from app.sentiment.pool import ScoringPool
 from app.sentiment.vader import VaderModel
 from tests.support.servers import nats_server
-from tests.support.tokens import AUDIENCE, ISSUER, TestIssuer
 
 
 @pytest.fixture(scope="session")

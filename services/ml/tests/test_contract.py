@@ -13,8 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
+from portico_kit.contract import HTTP_METHODS
 
-from app.core.contract import HTTP_METHODS, ml_contract
+from app.core.contract import ml_contract
 
 ANNOTATIONS = {"title", "description", "examples", "example", "summary"}
 

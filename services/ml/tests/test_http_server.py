@@ -11,11 +11,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from portico_kit.http_server import HEAD_LIMIT_BYTES
+from portico_kit.limits import BODY_LIMIT_BYTES
+from portico_kit.testing import TestIssuer, jwks_server
 
-from app.core.http_server import HEAD_LIMIT_BYTES
-from app.core.limits import BODY_LIMIT_BYTES
-from tests.support.servers import jwks_server, ml_service, nats_server
-from tests.support.tokens import TestIssuer
+from tests.support.servers import ml_service, nats_server
 
 PROBLEM = "application/problem+json"
 # Short deadlines, so that the tests of slow clients are quick.

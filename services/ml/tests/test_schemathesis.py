@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 import schemathesis
+from portico_kit.contract import generated_dir
+from portico_kit.testing import TestIssuer, jwks_server
 from schemathesis import GenerationMode
 from schemathesis.config import PositiveDataAcceptanceConfig
 
@@ -18,13 +20,11 @@ from schemathesis.config import PositiveDataAcceptanceConfig
 from schemathesis.config._checks import NegativeDataRejectionConfig
 from schemathesis.core.failures import AcceptedNegativeData, Failure
 
-from app.core.contract import GENERATED_DIR
-from tests.support.servers import jwks_server, ml_service, nats_server
-from tests.support.tokens import TestIssuer
+from tests.support.servers import ml_service, nats_server
 
 MAX_EXAMPLES = 50
 
-schema = schemathesis.openapi.from_path(GENERATED_DIR / "ml.openapi.json")
+schema = schemathesis.openapi.from_path(generated_dir() / "ml.openapi.json")
 schema.config.checks.update(max_response_time=5.0)
 schema.config.checks.positive_data_acceptance = PositiveDataAcceptanceConfig(
     expected_statuses=["2xx"]

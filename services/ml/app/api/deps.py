@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from portico_kit.problems import FieldError, HttpProblem, Location, problem_response
 
-from app.core.problems import HttpProblem, problem_response
-from app.models.generated import FieldError, Location
 from app.sentiment.pool import ScoringPool, ScoringTimeout
 
 

@@ -1,9 +1,10 @@
 """The error responses a route declares in the served OpenAPI document: the contract's shared
-``Problem`` (its media type is set to ``application/problem+json`` by ``app.core.openapi``)."""
+``Problem`` (its media type is set to ``application/problem+json`` by ``portico_kit.openapi``)."""
 
 from typing import Any
 
-from app.core.problems import TITLES
+from portico_kit.problems import TITLES
+
 from app.models.generated import Problem
 
 

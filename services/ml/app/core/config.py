@@ -1,70 +1,25 @@
-"""The ML service's environment, validated once at start-up (see ``.env.example``).
-
-The variable names and defaults are those of the TypeScript services (``@portico/kit``'s
-``serviceConfigShape``), without ``DATABASE_URL``: this service keeps no state.
-``python -m app.core.config`` validates the current environment and exits 1 naming each invalid
-variable, as the service does at start-up; with ``--variables`` it prints the names of every
-variable it reads, as JSON (the deployment checks compare compose.yaml and deploy/k8s with them).
+"""The ML service's environment, validated once at start-up (see ``.env.example``): the
+variables of every Portico Python service (``portico_kit.config.ServiceSettings``: the names and
+defaults of the TypeScript services, without ``DATABASE_URL``: this service keeps no state) and
+its own. ``python -m app.core.config`` validates the current environment and exits 1 naming each
+invalid variable, as the service does at start-up; with ``--variables`` it prints the names of
+every variable it reads, as JSON (the deployment checks compare compose.yaml and deploy/k8s with
+them).
 """
 
-import json
 import sys
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import AnyHttpUrl, Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-LogLevel = Literal["trace", "debug", "info", "warn", "error", "fatal", "silent"]
-LogFormat = Literal["json", "pretty"]
-
-Milliseconds = Annotated[int, Field(ge=1, le=3_600_000)]
+from portico_kit import config as kit_config
+from portico_kit.config import ServiceSettings
+from pydantic import Field
 
 
-class HttpServerSettings(BaseSettings):
-    """The HTTP server's timeouts, named and defaulted as the TypeScript services' (``@portico/kit``
-    server.ts): the HTTP server reads only these (``app.core.http_server``)."""
-
-    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", frozen=True)
-
-    HTTP_HEADERS_TIMEOUT_MS: Milliseconds = 10_000
-    """The request line and headers must arrive within it (from the connection, or from the
-    request's first byte on a kept-alive one); else 408 and the connection is closed."""
-    HTTP_REQUEST_TIMEOUT_MS: Milliseconds = 30_000
-    """The whole request, body included, must arrive within it; at least the headers timeout."""
-    HTTP_KEEP_ALIVE_TIMEOUT_MS: Milliseconds = 65_000
-    """An idle kept-alive connection is closed after it."""
-
-    @model_validator(mode="after")
-    def _headers_within_request(self) -> "HttpServerSettings":
-        if self.HTTP_HEADERS_TIMEOUT_MS > self.HTTP_REQUEST_TIMEOUT_MS:
-            raise ValueError(
-                f"HTTP_HEADERS_TIMEOUT_MS ({self.HTTP_HEADERS_TIMEOUT_MS}) must not exceed "
-                f"HTTP_REQUEST_TIMEOUT_MS ({self.HTTP_REQUEST_TIMEOUT_MS})"
-            )
-        return self
-
-
-class Settings(HttpServerSettings):
+class Settings(ServiceSettings):
     """Every variable the ML service reads, with its default when it has one."""
 
-    NODE_ENV: Literal["development", "test", "production"] = "development"
-    HOST: Annotated[str, Field(min_length=1)] = "127.0.0.1"
     PORT: Annotated[int, Field(ge=0, le=65535)] = 8084
-    LOG_LEVEL: LogLevel = "info"
-    LOG_FORMAT: LogFormat | None = None
-    """``json`` (one object a line) or ``pretty`` (short lines for people); unset: ``pretty``
-    when ``NODE_ENV`` is ``development``, else ``json`` (the TypeScript services' rule)."""
-    NATS_URL: Annotated[str, Field(min_length=1)]
-    """NATS server URLs, comma-separated (JetStream enabled)."""
-    JWKS_URL: AnyHttpUrl
-    """The users service's JWK Set (RFC 7517), for verifying access tokens."""
-    JWT_ISSUER: Annotated[str, Field(min_length=1)] = "portico"
-    """Required ``iss`` claim of access tokens."""
-    JWT_AUDIENCE: Annotated[str, Field(min_length=1)] = "portico-api"
-    """Required ``aud`` claim of access tokens."""
-    NATS_STREAM_REPLICAS: Annotated[int, Field(ge=1, le=5)] = 1
-    """Copies of the ``ML`` stream on a NATS cluster (3 on a 3-node cluster)."""
     WEB_CONCURRENCY: Annotated[int, Field(ge=1, le=32)] = 1
     """uvicorn worker processes; each also runs a consumer instance (they share the durable)."""
     SCORING_WORKERS: Annotated[int, Field(ge=1, le=32)] = 2
@@ -73,27 +28,6 @@ class Settings(HttpServerSettings):
     """Longest one text may take to score; beyond it the worker is stopped and the request
     answered 503 (the worst text the contract allows takes well under 100 ms of CPU)."""
 
-    @property
-    def log_format(self) -> LogFormat:
-        """``LOG_FORMAT``, or its default for ``NODE_ENV``."""
-        if self.LOG_FORMAT is not None:
-            return self.LOG_FORMAT
-        return "pretty" if self.NODE_ENV == "development" else "json"
-
-    @property
-    def nats_servers(self) -> list[str]:
-        """``NATS_URL`` as a list of server URLs."""
-        return [url.strip() for url in self.NATS_URL.split(",") if url.strip()]
-
-
-def describe_errors(error: ValidationError) -> str:
-    """One line per invalid variable, as the TypeScript services print them."""
-    lines = [
-        f"  {'.'.join(str(part) for part in issue['loc']) or '(env)'}: {issue['msg']}"
-        for issue in error.errors()
-    ]
-    return "Invalid configuration:\n" + "\n".join(lines)
-
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """The settings from ``env`` (default: the process environment).
@@ -101,24 +35,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     Raises:
         ValidationError: naming each missing or invalid variable.
     """
-    if env is None:
-        return Settings()  # pydantic-settings reads the environment
-    return Settings.model_validate(dict(env))
-
-
-def main() -> int:
-    """Validates the process environment: 0 when the service would start, else 1. With
-    ``--variables``, prints the variables it reads instead."""
-    if "--variables" in sys.argv[1:]:
-        print(json.dumps(list(Settings.model_fields)))
-        return 0
-    try:
-        load_settings()
-    except ValidationError as error:
-        print(describe_errors(error), file=sys.stderr)
-        return 1
-    return 0
+    return kit_config.load_settings(Settings, env)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(kit_config.settings_main(Settings))

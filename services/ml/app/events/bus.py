@@ -10,8 +10,8 @@ from typing import Final
 
 import nats
 from nats.aio.client import Client as NatsClient
+from portico_kit.events.jetstream import ConsumerPolicy, RunningConsumer
 
-from app.events.jetstream import ConsumerPolicy, RunningConsumer
 from app.events.review_scoring import start_review_scoring
 from app.sentiment.pool import Scorer
 

@@ -16,10 +16,9 @@ from typing import Any, Final
 
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
-
-from app.events.contract import assert_valid_event, consumer, new_envelope, stream
-from app.events.ids import derived_uuid7
-from app.events.jetstream import (
+from portico_kit.events.contract import assert_valid_event, consumer, new_envelope, stream
+from portico_kit.events.ids import derived_uuid7
+from portico_kit.events.jetstream import (
     ConsumerPolicy,
     Delivery,
     RunningConsumer,
@@ -27,6 +26,7 @@ from app.events.jetstream import (
     ensure_stream,
     publish_envelope,
 )
+
 from app.models.generated import SentimentResult
 from app.sentiment.pool import Scorer
 

@@ -15,10 +15,10 @@ import nats
 import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js.errors import NotFoundError
+from portico_kit.events.contract import new_envelope, validate_event
+from portico_kit.events.ids import derived_uuid7
+from portico_kit.events.jetstream import ConsumerPolicy, RunningConsumer
 
-from app.events.contract import new_envelope, validate_event
-from app.events.ids import derived_uuid7
-from app.events.jetstream import ConsumerPolicy, RunningConsumer
 from app.events.review_scoring import DURABLE, start_review_scoring
 from app.models.generated import SentimentResult
 from app.sentiment.pool import ScoringPool

@@ -3,13 +3,13 @@ refused with its worker stopped (the pool goes on scoring after it)."""
 
 import httpx
 import pytest
+from portico_kit.security import TokenVerifier
+from portico_kit.testing import AUDIENCE, ISSUER, TestIssuer
 
-from app.core.security import TokenVerifier
 from app.main import build_app
 from app.sentiment.pool import ScoringPool, ScoringTimeout
 from app.sentiment.vader import VaderModel
 from tests.sentiment.test_analyzer import emoji_text
-from tests.support.tokens import AUDIENCE, ISSUER, TestIssuer
 
 # However fast the machine, scoring this text takes far longer than 1 ms.
 COSTLY = "but " + emoji_text(5000)

@@ -1,21 +1,19 @@
-"""Real servers for tests: a nats-server (JetStream) from PATH, a JWK Set over HTTP, and the ML
-service itself as a separate process, each on a free port and stopped afterwards."""
+"""Real servers for tests: a nats-server (JetStream) from PATH and the ML service itself as a
+separate process, each on a free port and stopped afterwards (the JWK Set server is the kit's,
+``portico_kit.testing.jwks_server``)."""
 
 import contextlib
-import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
@@ -56,32 +54,6 @@ def nats_server() -> Iterator[str]:
         finally:
             process.terminate()
             process.wait(10)
-
-
-@contextlib.contextmanager
-def jwks_server(jwks: dict[str, Any]) -> Iterator[str]:
-    """Serves ``jwks`` at ``/.well-known/jwks.json`` over HTTP; yields that URL."""
-    body = json.dumps(jwks).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @contextlib.contextmanager

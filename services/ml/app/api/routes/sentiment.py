@@ -3,10 +3,11 @@
 from typing import Annotated
 
 from fastapi import APIRouter
+from portico_kit.security import Principal, requirement_of
 
 from app.api.deps import ScoringDep
 from app.api.responses import problem_responses
-from app.core.security import Principal, requirement_of
+from app.core.contract import ml_contract
 from app.models.generated import (
     SentimentBatchRequest,
     SentimentBatchResult,
@@ -27,7 +28,7 @@ router = APIRouter(tags=["sentiment"])
 async def analyze_sentiment(
     body: SentimentRequest,
     scoring: ScoringDep,
-    _caller: Annotated[Principal, requirement_of("analyzeSentiment")],
+    _caller: Annotated[Principal, requirement_of("analyzeSentiment", ml_contract())],
 ) -> SentimentResult:
     """Any signed-in user. The same text always gets the same scores."""
     return await scoring.score(body.text)
@@ -43,7 +44,7 @@ async def analyze_sentiment(
 async def analyze_sentiment_batch(
     body: SentimentBatchRequest,
     scoring: ScoringDep,
-    _caller: Annotated[Principal, requirement_of("analyzeSentimentBatch")],
+    _caller: Annotated[Principal, requirement_of("analyzeSentimentBatch", ml_contract())],
 ) -> SentimentBatchResult:
     """Administrators only. One result per item, in the request's order."""
     return SentimentBatchResult(results=await scoring.score_all([i.text for i in body.items]))

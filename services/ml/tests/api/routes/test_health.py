@@ -2,11 +2,11 @@
 
 import httpx
 from fastapi import FastAPI
+from portico_kit.security import TokenVerifier
+from portico_kit.testing import TestIssuer
 
-from app.core.security import TokenVerifier
 from app.main import build_app
 from app.sentiment.pool import ScoringPool
-from tests.support.tokens import TestIssuer
 
 
 async def test_healthz_answers_while_the_process_is_up(client: httpx.AsyncClient) -> None:

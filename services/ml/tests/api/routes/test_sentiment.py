@@ -5,8 +5,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from tests.support.tokens import TestIssuer
+from portico_kit.testing import TestIssuer
 
 PROBLEM = "application/problem+json"
 

@@ -1,8 +1,8 @@
 """Logs on stdout as the TypeScript services write them (``@portico/kit``'s logger.ts): in
 production JSON lines shaped like pino's (numeric ``level``, ``time`` in epoch milliseconds,
 ``service``, ``msg``, then the record's extra fields), so one log pipeline reads every service; in
-development short lines in pino-pretty's look, ``[12:34:56.789] INFO (ml): message``, an access
-line reading ``GET /ml/models 200 3.1 ms 0192f0c1`` (status coloured by class, the request id's
+development short lines in pino-pretty's look, ``[12:34:56.789] INFO (orders): message``, an
+access line reading ``GET /orders 200 3.1 ms 0192f0c1`` (status coloured by class, the request id's
 first 8 characters dimmed). Also the access log: one line per request, 4xx as warn, 5xx as
 error, health probes not logged."""
 
@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.config import LogFormat, LogLevel
+from portico_kit.config import LogFormat, LogLevel
 
 PINO_LEVELS: Final = {
     logging.DEBUG: 20,
@@ -150,8 +150,9 @@ def colour_wanted(stream: Any = None, env: Mapping[str, str] | None = None) -> b
     return bool(isatty and isatty())
 
 
-def configure_logging(level: LogLevel, log_format: LogFormat = "json", service: str = "ml") -> None:
-    """Sends every logger (uvicorn's included) to stdout at ``level``, as JSON or pretty lines."""
+def configure_logging(level: LogLevel, log_format: LogFormat, service: str) -> None:
+    """Sends every logger (uvicorn's included) to stdout at ``level``, as JSON or pretty lines
+    naming ``service``."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
         JsonFormatter(service)
@@ -169,7 +170,7 @@ def configure_logging(level: LogLevel, log_format: LogFormat = "json", service: 
 
 
 HEALTH_PATHS: Final = frozenset({"/healthz", "/readyz"})
-access_log = logging.getLogger("ml.http")
+access_log = logging.getLogger("portico.http")
 
 
 class AccessLogMiddleware:

@@ -1,10 +1,10 @@
 """Event ids: UUID version 7 (RFC 9562, section 5.7), as every Portico event id is.
 
-The ML service has no database to remember which events it has handled, so the id of an event it
-publishes in reaction to another is *derived* from that event's id instead of drawn at random:
-handling the same input twice (a redelivery) publishes an event with the same id, which JetStream
-drops as a duplicate (``Nats-Msg-Id``) inside the stream's duplicate window, and which the
-consumer of the output ignores after it (it records the ids it applied).
+``uuid7()`` draws a new one. A service without a database to remember which events it has handled
+*derives* the id of an event it publishes in reaction to another from that event's id instead
+(``derived_uuid7``): handling the same input twice (a redelivery) publishes an event with the same
+id, which JetStream drops as a duplicate (``Nats-Msg-Id``) inside the stream's duplicate window,
+and which the consumer of the output ignores after it (it records the ids it applied).
 
 The derived id keeps the v7 layout: the 48-bit ``unix_ts_ms`` of the input id (so output ids sort
 like their inputs), version 7, variant ``10``, and the 74 bits that RFC 9562 leaves to the
@@ -14,7 +14,18 @@ name-based v4.
 """
 
 import hashlib
+import os
+import time
 import uuid
+
+
+def uuid7() -> str:
+    """A new UUID v7 (RFC 9562 section 5.7): 48 bits of Unix milliseconds, version 7, variant
+    ``10``, then 74 random bits."""
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    value = (value & ~(0xF << 76)) | (0x7 << 76)
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)
+    return str(uuid.UUID(int=value))
 
 
 def derived_uuid7(source_id: str, purpose: str) -> str:

@@ -15,7 +15,7 @@ request:
 
 Each answer is a Problem (RFC 9457) and closes the connection, where uvicorn would answer 400
 ``text/plain`` "Invalid HTTP request received." (or nothing). Run it with
-``uvicorn --http app.core.http_server:PorticoHttpProtocol``.
+``uvicorn --http portico_kit.http_server:PorticoHttpProtocol`` (``portico_kit.serve`` does).
 """
 
 import asyncio
@@ -29,8 +29,8 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from app.core.config import HttpServerSettings
-from app.core.problems import PROBLEM_CONTENT_TYPE, HttpProblem
+from portico_kit.config import HttpServerSettings
+from portico_kit.problems import PROBLEM_CONTENT_TYPE, HttpProblem
 
 HEAD_LIMIT_BYTES: Final = 16 * 1024
 """Longest request line and headers, in bytes (Node's default ``maxHeaderSize``)."""
@@ -45,7 +45,7 @@ DETAILS: Final = {
 HOST_REQUIRED: Final = "The request must carry exactly one Host header (RFC 9112 section 3.2)."
 SERVED_VERSIONS: Final = frozenset({"1.0", "1.1"})
 
-log = logging.getLogger("ml.http")
+log = logging.getLogger("portico.http")
 
 
 @functools.cache

@@ -10,7 +10,7 @@ from typing import Any
 
 from jsonschema import Draft7Validator, FormatChecker
 
-from app.core.contract import event_contract
+from portico_kit.contract import event_contract
 
 
 @dataclass(frozen=True)
@@ -107,3 +107,16 @@ def consumer(durable: str) -> ConsumerDeclaration:
     """The durable consumer declared under ``durable``."""
     declared = event_contract()["consumers"][durable]
     return ConsumerDeclaration(**declared)
+
+
+def stream_of(subject: str) -> StreamDeclaration:
+    """The declared stream that holds ``subject`` (its exact subject or a ``>`` wildcard).
+
+    Raises:
+        KeyError: when no declared stream holds it.
+    """
+    for declared in event_contract()["streams"].values():
+        for pattern in declared["subjects"]:
+            if pattern == subject or (pattern.endswith(".>") and subject.startswith(pattern[:-1])):
+                return StreamDeclaration(declared["name"], tuple(declared["subjects"]))
+    raise KeyError(f"no stream of contracts/events.yaml holds {subject}")

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.problems import HttpProblem, problem_response
+from portico_kit.problems import HttpProblem, problem_response
 
 BODY_LIMIT_BYTES: Final = 1024 * 1024
 """Longest request body, in bytes (the kit's ``1mb``: body-parser's ``mb`` is 2^20 bytes)."""

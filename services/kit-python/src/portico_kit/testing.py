@@ -1,9 +1,14 @@
-"""Access tokens for tests: an ES256 key pair (as the users service signs with), its JWK Set, and
-tokens with the claims Portico's services require."""
+"""For a service's tests: access tokens signed by an ES256 key pair (as the token issuer signs),
+its JWK Set, tokens with the claims Portico's services require, and that JWK Set served over
+HTTP on a free port."""
 
+import contextlib
 import json
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
@@ -48,3 +53,29 @@ class TestIssuer:
             if key["kid"] == kid:
                 return jwt.PyJWK(key)
         return None
+
+
+@contextlib.contextmanager
+def jwks_server(jwks: dict[str, Any]) -> Iterator[str]:
+    """Serves ``jwks`` at ``/.well-known/jwks.json`` over HTTP; yields that URL."""
+    body = json.dumps(jwks).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+    finally:
+        server.shutdown()
+        server.server_close()

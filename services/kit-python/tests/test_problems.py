@@ -1,7 +1,6 @@
 """Problem Details: FastAPI's validation errors as the contract's FieldErrors."""
 
-from app.core.problems import field_error, problem_type, validation_problem
-from app.models.generated import Location
+from portico_kit.problems import Location, field_error, problem_type, validation_problem
 
 
 def test_names_nested_fields_with_a_dotted_path() -> None:

@@ -30,7 +30,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import NotFoundError
 
-from app.events.contract import (
+from portico_kit.events.contract import (
     ConsumerDeclaration,
     StreamDeclaration,
     describe,

@@ -8,15 +8,51 @@ name each invalid field as ``location`` + dotted ``field``; nothing reveals a st
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from enum import StrEnum
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.request_id import request_id_of
-from app.models.generated import FieldError, Location, Problem
+from portico_kit.request_id import request_id_of
+
+
+class Location(StrEnum):
+    """Where an invalid value was (contracts/components.yaml ``FieldError.location``)."""
+
+    body = "body"
+    query = "query"
+    path = "path"
+    header = "header"
+    cookie = "cookie"
+
+
+class FieldError(BaseModel):
+    """One invalid field (contracts/components.yaml ``FieldError``)."""
+
+    location: Location
+    field: str
+    """The field, as a dotted path (``price.amount``); empty for the body as a whole."""
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 Problem Details object (contracts/components.yaml ``Problem``)."""
+
+    type: str
+    title: str
+    status: int = Field(ge=400, le=599)
+    detail: str | None = None
+    instance: str | None = None
+    """The request path."""
+    requestId: str | None = None  # noqa: N815 (the contract's name)
+    """The ``X-Request-Id`` of the request, for correlating logs."""
+    errors: list[FieldError] | None = None
+    """One entry per invalid field (validation problems only)."""
+
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 """Media type of a Problem Details body (RFC 9457 section 3)."""
@@ -45,7 +81,7 @@ TITLES: Mapping[int, tuple[str, str]] = {
 UNAUTHORIZED_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="portico"'}
 """The RFC 6750 challenge every 401 carries (RFC 9110 section 15.5.2)."""
 
-log = logging.getLogger("ml.problems")
+log = logging.getLogger("portico.problems")
 
 
 def problem_type(status: int) -> str:

@@ -1,7 +1,7 @@
 """Bearer-token authentication, as in every Portico service: JWTs (RFC 7519) signed by the users
 service and verified against its JWK Set (RFC 7517) with PyJWT, the same issuer and audience as
 the TypeScript services, and roles as the scopes of the contract's security requirements
-(OpenAPI 3.1 role-based security). Each route takes its requirement from contracts/ml.yaml.
+(OpenAPI 3.1 role-based security). Each route takes its requirement from the service's contract.
 """
 
 import asyncio
@@ -15,8 +15,8 @@ import jwt
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 
-from app.core.contract import SECURITY_SCHEME, required_roles
-from app.core.problems import forbidden, unauthorized
+from portico_kit.contract import SECURITY_SCHEME, required_roles
+from portico_kit.problems import forbidden, unauthorized
 
 Role = Literal["user", "admin"]
 
@@ -170,14 +170,15 @@ async def authenticated(
     return principal
 
 
-def requirement_of(operation_id: str) -> Any:
-    """The dependency that enforces an operation's security requirement as the contract declares
-    it: ``caller: Annotated[Principal, requirement_of("analyzeSentiment")]``.
+def requirement_of(operation_id: str, contract: dict[str, Any]) -> Any:
+    """The dependency that enforces an operation's security requirement as ``contract`` (the
+    service's bundled contract) declares it:
+    ``caller: Annotated[Principal, requirement_of("listThings", contract)]``.
 
     Raises:
         ValueError: when the contract declares the operation public (it needs no principal).
     """
-    roles = required_roles(operation_id)
+    roles = required_roles(operation_id, contract)
     if roles is None:
         raise ValueError(f"{operation_id} is public in the contract: it takes no principal")
     return Security(authenticated, scopes=roles)

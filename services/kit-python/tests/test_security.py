@@ -5,10 +5,9 @@ import asyncio
 
 import pytest
 
-from app.core.problems import HttpProblem
-from app.core.security import JwksKeys, TokenVerifier, bearer_token
-from tests.support.servers import jwks_server
-from tests.support.tokens import AUDIENCE, ISSUER, TestIssuer
+from portico_kit.problems import HttpProblem
+from portico_kit.security import JwksKeys, TokenVerifier, bearer_token
+from portico_kit.testing import AUDIENCE, ISSUER, TestIssuer, jwks_server
 
 
 async def test_fetches_the_key_set_for_an_unknown_key_id_and_verifies_with_it() -> None:

@@ -1,0 +1,1 @@
+"""Events in the Portico envelope on NATS JetStream (contracts/events.yaml)."""
