@@ -2,14 +2,12 @@ import { describe, expect, it } from "@jest/globals";
 import { loadContract } from "@portico/contracts";
 import { compileRequestChecks, type RequestParts } from "../../src/operations/checks.js";
 import { compileOperationTable, LOCAL_SERVICE } from "../../src/operations/table.js";
+import { UPSTREAMS } from "../support/upstreams.js";
 
 const contract = loadContract("public");
-const routes = compileOperationTable(contract, {
-  users: "http://127.0.0.1:1",
-  products: "http://127.0.0.1:2",
-  notifications: "http://127.0.0.1:3",
-  ml: "http://127.0.0.1:4",
-}).operations.filter((route) => route.service !== LOCAL_SERVICE);
+const routes = compileOperationTable(contract, UPSTREAMS).operations.filter(
+  (route) => route.service !== LOCAL_SERVICE,
+);
 const checks = compileRequestChecks(contract, routes);
 const PRODUCT_ID = "0192f0c1-7c1a-7b3e-9f43-2d8a5c1e4b10";
 

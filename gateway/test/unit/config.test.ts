@@ -1,25 +1,20 @@
 import { describe, expect, it } from "@jest/globals";
 import { loadGatewayConfig } from "../../src/config.js";
+import { UPSTREAM_ENV, UPSTREAMS } from "../support/upstreams.js";
 
 const ENV = {
   PORT: "8080",
   JWKS_URL: "http://127.0.0.1:8081/.well-known/jwks.json",
-  USERS_URL: "http://127.0.0.1:8081",
-  PRODUCTS_URL: "http://127.0.0.1:8082",
-  NOTIFICATIONS_URL: "http://127.0.0.1:8083",
-  ML_URL: "http://127.0.0.1:8084",
+  ...UPSTREAM_ENV,
 };
 
 describe("loadGatewayConfig", () => {
   it("reads an upstream URL per service of the public contract, with defaults", () => {
     const config = loadGatewayConfig(ENV, { exit: false });
 
-    expect(config.upstreams).toEqual({
-      users: [ENV.USERS_URL],
-      products: [ENV.PRODUCTS_URL],
-      notifications: [ENV.NOTIFICATIONS_URL],
-      ml: [ENV.ML_URL],
-    });
+    expect(config.upstreams).toEqual(
+      Object.fromEntries(Object.entries(UPSTREAMS).map(([service, url]) => [service, [url]])),
+    );
     expect(config.JWKS_URL).toEqual([ENV.JWKS_URL]);
     expect(config.PUBLIC_URL).toBe("http://127.0.0.1:8080");
     expect(config.UPSTREAM_TIMEOUT_MS).toBe(10_000);

@@ -15,6 +15,7 @@ import {
   resilienceSettings,
   UpstreamStatusError,
 } from "../../src/upstreams/resilience.js";
+import { UPSTREAMS } from "../support/upstreams.js";
 
 const withCode = (code: string) => Object.assign(new Error(code), { code });
 const answered = (status: number) =>
@@ -175,12 +176,7 @@ describe("operation timeouts", () => {
   });
 
   it("gives the dead-letter replay of the public contract its own timeout", () => {
-    const table = compileOperationTable(loadContract("public"), {
-      users: "http://127.0.0.1:1",
-      products: "http://127.0.0.1:2",
-      notifications: "http://127.0.0.1:3",
-      ml: "http://127.0.0.1:4",
-    });
+    const table = compileOperationTable(loadContract("public"), UPSTREAMS);
     expect(table.byId("replayDeadLetter")?.timeoutMs).toBe(25_000);
   });
 });
