@@ -2,7 +2,7 @@ import { describe, expect, it } from "@jest/globals";
 import { loadGatewayConfig } from "../../src/config.js";
 import { UPSTREAM_ENV, UPSTREAMS } from "../support/upstreams.js";
 
-const ENV = {
+const ENV: Record<string, string> = {
   PORT: "8080",
   JWKS_URL: "http://127.0.0.1:8081/.well-known/jwks.json",
   ...UPSTREAM_ENV,
