@@ -3,29 +3,30 @@ when the service needs to keep them."""
 
 from datetime import UTC, datetime
 
-from app.events import uuid7
-from app.models.generated import __Entity__, New__Entity__
+from portico_kit.events.ids import uuid7
+
+from app.models import generated as models
 
 
 class __Name__Store:
     """Records by id, listed newest first."""
 
     def __init__(self) -> None:
-        self._rows: dict[str, __Entity__] = {}
+        self._rows: dict[str, models.__Entity__] = {}
 
-    def create(self, new: New__Entity__, owner_id: str) -> __Entity__:
+    def create(self, new: models.New__Entity__, owner_id: str) -> models.__Entity__:
         """Stores a new record owned by ``owner_id``."""
-        row = __Entity__.model_validate(
+        row = models.__Entity__.model_validate(
             {"id": uuid7(), "name": new.name, "ownerId": owner_id, "createdAt": datetime.now(UTC)}
         )
         self._rows[str(row.id)] = row
         return row
 
-    def get(self, id_: str) -> __Entity__ | None:
+    def get(self, id_: str) -> models.__Entity__ | None:
         """The record ``id_``, or None."""
         return self._rows.get(id_)
 
-    def newest(self, offset: int, limit: int) -> list[__Entity__]:
+    def newest(self, offset: int, limit: int) -> list[models.__Entity__]:
         """Up to ``limit`` records after the first ``offset``, newest first."""
         rows = sorted(self._rows.values(), key=lambda row: row.createdAt, reverse=True)
         return rows[offset : offset + limit]

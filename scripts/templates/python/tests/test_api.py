@@ -1,38 +1,29 @@
 """The operations of contracts/__name__.yaml through the app, with tokens signed by a test key
-and the events captured instead of published (the end-to-end test publishes for real)."""
+(``portico_kit.testing``) and the events captured instead of published (the end-to-end test
+publishes for real)."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
+from portico_kit.security import TokenVerifier
+from portico_kit.testing import AUDIENCE, ISSUER, TestIssuer
 
 from app.core.config import load_settings
-from app.core.security import TokenVerifier
 from app.main import create_app
 
-KEY = ec.generate_private_key(ec.SECP256R1())
+ISSUED = TestIssuer()
 
 
 class CapturedEvents:
     """A publisher that keeps what it is given."""
 
     def __init__(self) -> None:
-        self.events: list[tuple[dict[str, Any], str | None]] = []
+        self.events: list[tuple[Mapping[str, Any], str | None]] = []
 
-    async def publish(self, event: dict[str, Any], request_id: str | None) -> None:
-        self.events.append((event, request_id))
-
-
-async def public_key(_kid: str) -> Any:
-    return KEY.public_key()
-
-
-def token(sub: str = "0192f0c1-7b00-7a11-8c22-3d4e5f607182") -> str:
-    claims = {"sub": sub, "role": "user", "iss": "portico", "aud": "portico-api", "exp": 2**31}
-    return jwt.encode(claims, KEY, algorithm="ES256", headers={"kid": "test"})
+    async def publish(self, envelope: Mapping[str, Any], request_id: str | None) -> None:
+        self.events.append((envelope, request_id))
 
 
 @pytest.fixture
@@ -45,11 +36,15 @@ def client(published: CapturedEvents) -> Iterator[TestClient]:
     settings = load_settings({"NATS_URL": "nats://127.0.0.1:1", "JWKS_URL": "http://127.0.0.1:1"})
     app = create_app(
         settings,
-        verifier=TokenVerifier(public_key, "portico", "portico-api"),
+        verifier=TokenVerifier(ISSUED.key, issuer=ISSUER, audience=AUDIENCE),
         publisher=published,
     )
     with TestClient(app) as test_client:
         yield test_client
+
+
+def auth() -> dict[str, str]:
+    return {"Authorization": f"Bearer {ISSUED.token()}"}
 
 
 def test_refuses_a_caller_without_a_token(client: TestClient) -> None:
@@ -59,11 +54,12 @@ def test_refuses_a_caller_without_a_token(client: TestClient) -> None:
 
 
 def test_creates_publishes_gets_and_lists(client: TestClient, published: CapturedEvents) -> None:
-    auth = {"Authorization": f"Bearer {token()}", "X-Request-Id": "req-1"}
-    created = client.post("/__name__", json={"name": "First"}, headers=auth)
+    headers = {**auth(), "X-Request-Id": "req-1"}
+    created = client.post("/__name__", json={"name": "First"}, headers=headers)
     assert created.status_code == 201
     body = created.json()
     assert body["name"] == "First"
+    assert created.headers["location"] == f"/__name__/{body['id']}"
 
     [(event, request_id)] = published.events
     assert event["type"] == "__name__.__entity__.created"
@@ -71,13 +67,23 @@ def test_creates_publishes_gets_and_lists(client: TestClient, published: Capture
     assert event["data"] == {"__entity__": body}
     assert request_id == "req-1"
 
-    assert client.get(f"/__name__/{body['id']}", headers=auth).json() == body
-    assert client.get("/__name__", headers=auth).json() == {"items": [body], "nextCursor": None}
+    assert client.get(f"/__name__/{body['id']}", headers=headers).json() == body
+    listed = client.get("/__name__", headers=headers).json()
+    assert listed == {"items": [body], "nextCursor": None}
 
 
 def test_answers_400_naming_the_invalid_field(client: TestClient) -> None:
-    auth = {"Authorization": f"Bearer {token()}"}
-    response = client.post("/__name__", json={"name": ""}, headers=auth)
+    response = client.post("/__name__", json={"name": ""}, headers=auth())
     assert response.status_code == 400
     assert [error["field"] for error in response.json()["errors"]] == ["name"]
-    assert client.get("/__name__/not-a-uuid", headers=auth).status_code == 400
+    assert client.get("/__name__/not-a-uuid", headers=auth()).status_code == 400
+    cursor = client.get("/__name__?cursor=x", headers=auth())
+    assert [error["field"] for error in cursor.json()["errors"]] == ["cursor"]
+
+
+def test_has_the_platform_rules_of_the_kit(client: TestClient) -> None:
+    head = client.head("/__name__", headers=auth())
+    assert (head.status_code, head.content) == (200, b"")
+    assert client.get("/__name__/", headers=auth(), follow_redirects=False).status_code == 404
+    too_large = client.post("/__name__", content=b"x" * (1024 * 1024 + 1), headers=auth())
+    assert too_large.status_code == 413

@@ -4,9 +4,10 @@ requirement is taken from it, and tests check the served document against it) an
 ``events.schemas.json`` (the JSON Schema of every event envelope, and the JetStream streams and
 durable consumers declared in contracts/events.yaml).
 
-The folder is found by walking up from this package (an editable install in a clone, or a
-container that keeps the repository's layout, ``/app/services/<name>`` next to
-``/app/contracts/generated``), else from the working directory (the service's folder).
+The folder is found by walking up from the working directory, the service's folder (where
+``python -m app`` and its tests run; a container keeps the repository's layout,
+``/app/services/<name>`` next to ``/app/contracts/generated``), else from this package (an
+editable install in a clone).
 """
 
 import json
@@ -30,11 +31,11 @@ def generated_dir() -> Path:
     Raises:
         FileNotFoundError: when no parent folder holds it (``npm run generate`` makes it).
     """
-    for start in (Path(__file__).resolve(), Path.cwd().resolve()):
-        for folder in start.parents if start.is_file() else (start, *start.parents):
+    for start in (Path.cwd().resolve(), Path(__file__).resolve().parent):
+        for folder in (start, *start.parents):
             if (folder / _GENERATED).is_dir():
                 return folder / _GENERATED
-    raise FileNotFoundError(f"no {_GENERATED} above {__file__} or {Path.cwd()}")
+    raise FileNotFoundError(f"no {_GENERATED} above {Path.cwd()} or {__file__}")
 
 
 def _read_json(name: str) -> dict[str, Any]:
