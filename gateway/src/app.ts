@@ -19,7 +19,6 @@ import proxyAddr from "proxy-addr";
 import type { GatewayConfig } from "./config.js";
 import { createEdge, type EdgeConfig } from "./edge/edge.js";
 import { failoverJwks } from "./edge/jwks.js";
-import { protocolGuard } from "./edge/protocol.js";
 import { precomputedSecurityHeaders } from "./edge/security-headers.js";
 import { createEventStreams, STREAM_EVENTS_OPERATION } from "./events/events-stream.js";
 import { declaredCaches } from "./events/http-cache.js";
@@ -164,7 +163,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         });
 
   return {
-    listener: protocolGuard(lanes),
+    listener: lanes,
     app,
     table,
     pools: upstreams.pools,

@@ -2,7 +2,6 @@
 import { createLogger, listen, startTelemetry } from "@portico/kit/core";
 import { createGateway } from "./app.js";
 import { loadGatewayConfig } from "./config.js";
-import { hardenServer } from "./edge/protocol.js";
 
 const config = loadGatewayConfig();
 // Spans are exported only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
@@ -12,11 +11,9 @@ const gateway = createGateway({ config, logger });
 // Open event streams would hold the server until the grace period ends: end them as shutdown
 // begins (registered before listen's own handlers, so this runs first; clients reconnect).
 for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, gateway.endStreams);
-const running = await listen(gateway.listener, {
+await listen(gateway.listener, {
   port: config.PORT,
   host: config.HOST,
   log: logger,
   onClose: [gateway.close, telemetry.shutdown],
 });
-// Host and CONNECT are answered with Problems by the gateway itself (edge/protocol.ts).
-hardenServer(running.server);

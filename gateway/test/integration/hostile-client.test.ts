@@ -11,7 +11,6 @@ import { loadContract } from "@portico/contracts";
 import { createHttpServer, createLogger } from "@portico/kit";
 import { createGateway, type Gateway } from "../../src/app.js";
 import { loadGatewayConfig } from "../../src/config.js";
-import { hardenServer } from "../../src/edge/protocol.js";
 import { contractServices } from "../../src/operations/table.js";
 import { upstreamEnvVar } from "../../src/operations/upstream-list.js";
 import { type FakeJwks, type FakeUpstream, startJwks, startUpstream } from "../support/servers.js";
@@ -59,7 +58,6 @@ beforeAll(async () => {
       requestTimeoutMs: 1_000,
       keepAliveTimeoutMs: 1_000,
     });
-    hardenServer(server);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as { port: number }).port;
     lanes.push({

@@ -18,6 +18,7 @@ export * from "./nats-background.js";
 export * from "./nul-characters.js";
 export * from "./pagination.js";
 export * from "./problem.js";
+export * from "./protocol.js";
 export * from "./routing.js";
 export * from "./server.js";
 export * from "./telemetry.js";

@@ -7,6 +7,7 @@ import { createServer, type RequestListener, type Server, type ServerResponse } 
 import { answerClientErrorsWithProblems } from "./client-errors.js";
 import { httpServerConfigShape, loadConfig } from "./config.js";
 import type { Logger } from "./logger.js";
+import { hardenServer, protocolGuard } from "./protocol.js";
 
 /** Timeouts of an HTTP server, in milliseconds (see `httpServerConfigShape` in config.ts). */
 export interface HttpServerTimeouts {
@@ -54,6 +55,7 @@ export function httpServerTimeouts(env: NodeJS.ProcessEnv = process.env): HttpSe
  * A `node:http` server for `app` with `timeouts` set. Node checks the headers and request
  * deadlines every `connectionsCheckingInterval` (30 s by default, which would let a 10 s deadline
  * run to 40 s), so the server checks at a quarter of the headers timeout, at most every second.
+ * Every request first passes the protocol rules of `protocol.ts` (Host, HTTP version, CONNECT).
  */
 export function createHttpServer(
   app: RequestListener,
@@ -65,10 +67,11 @@ export function createHttpServer(
       requestTimeout: timeouts.requestTimeoutMs,
       connectionsCheckingInterval: Math.max(10, Math.min(1_000, timeouts.headersTimeoutMs / 4)),
     },
-    app,
+    protocolGuard(app),
   );
   server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
   answerClientErrorsWithProblems(server);
+  hardenServer(server);
   return server;
 }
 

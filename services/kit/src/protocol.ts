@@ -1,19 +1,19 @@
 /**
- * HTTP/1.1 protocol hygiene at the edge, before anything else looks at a request (issue 9,
- * finding 7), each refusal an RFC 9457 Problem instead of Node.js's bare answer or a closed
- * socket:
+ * HTTP/1.1 protocol hygiene in every Portico server (the gateway and each service, through
+ * {@link createHttpServer}), before anything else looks at a request, each refusal an RFC 9457
+ * Problem instead of Node.js's bare answer or a closed socket:
  * - a request without `Host`, or with more than one, is answered 400 (RFC 9112 section 3.2: "A
  *   server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1 request message that
  *   lacks a Host header field and to any request message that contains more than one Host header
  *   field line or a Host header field with an invalid field value");
  * - a request line with another major version than 1 (`HTTP/2.0` sent as text) is answered 505
  *   (RFC 9110 section 15.6.6);
- * - `CONNECT` (a tunnel, which this gateway never opens) is answered 405 with `Allow` naming no
+ * - `CONNECT` (a tunnel, which no Portico server opens) is answered 405 with `Allow` naming no
  *   method it serves for that target, instead of Node's closing the socket.
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { HttpProblem, PROBLEM_CONTENT_TYPE } from "@portico/kit/core";
+import { HttpProblem, PROBLEM_CONTENT_TYPE } from "./problem.js";
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
