@@ -19,6 +19,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   type ApiKeyVerifier,
+  accessLogger,
   type Logger,
   requestIdOf,
   securityHandlers,
@@ -104,18 +105,15 @@ export function createFastLane(
     verifyApiKey: options.verifyApiKey,
   });
   const onLane = options.onLane ?? noop;
+  // The same access line as the reference pipeline's (the kit's access log).
+  const logAccess = accessLogger(options.logger);
   const fallback = (req: IncomingMessage, res: ServerResponse) => {
     onLane(false);
     options.fallback(req, res);
   };
 
   /** Runs the steps, then the proxy; an error from any of them is rendered as a Problem. */
-  const forward = (
-    req: MatchedRequest,
-    res: ServerResponse,
-    route: Operation,
-    proxy: ProxyHandler,
-  ) => {
+  const forward = (req: MatchedRequest, res: ServerResponse, proxy: ProxyHandler) => {
     const fail = (err: unknown) => options.renderProblem(err, req, res, noop);
     const steps = options.steps;
     let index = 0;
@@ -132,7 +130,6 @@ export function createFastLane(
     const id = requestIdOf(req);
     req.id = id;
     res.setHeader("X-Request-Id", id);
-    logWhenDone(options.logger, req, res, route);
     next();
   };
 
@@ -145,6 +142,7 @@ export function createFastLane(
       return;
     }
     const take = () => {
+      logAccess(req, res); // before HEAD becomes GET, so the line names the method sent
       if (req.method === "HEAD") req.method = "GET"; // as the app's headAsGet: Node drops the body
       req.openapi = {
         openApiRoute: route.template,
@@ -152,7 +150,7 @@ export function createFastLane(
         schema: { operationId: route.operationId },
         pathParams,
       };
-      forward(req, res, route, proxy);
+      forward(req, res, proxy);
     };
     if (operation.security.length === 0) {
       take();
@@ -238,32 +236,4 @@ async function authorized(
       return true;
   }
   return false;
-}
-
-/**
- * The access log line of a request the lane took, when its response closes, in the shape of the
- * app's pino-http lines (`req`, `res`, `responseTime` in ms): 5xx as error, 4xx as warn, else
- * info. Nothing is built when the level is off.
- */
-function logWhenDone(logger: Logger, req: MatchedRequest, res: ServerResponse, route: Operation) {
-  const started = Date.now();
-  res.once("close", () => {
-    const status = res.headersSent ? res.statusCode : 0;
-    const level = status >= 500 || status === 0 ? "error" : status >= 400 ? "warn" : "info";
-    if (!logger.isLevelEnabled(level)) return;
-    logger[level](
-      {
-        req: {
-          id: req.id,
-          method: req.method,
-          url: req.url,
-          remoteAddress: req.socket.remoteAddress,
-        },
-        res: { statusCode: status },
-        operationId: route.operationId,
-        responseTime: Date.now() - started,
-      },
-      status === 0 ? "request aborted" : "request completed",
-    );
-  });
 }

@@ -11,9 +11,9 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
+  accessLogger,
   contractValidator,
   headAsGet,
-  httpLogger,
   type Logger,
   matchContractPathsExactly,
   problemErrorHandler,
@@ -72,7 +72,7 @@ export function referencePipeline(parts: ReferencePipelineParts): ReferencePipel
   // Before anything logs the URL: `GET /events?access_token=` becomes the Authorization header.
   const queryToken = queryTokenForOperation(table, parts.contract, parts.queryTokenOperation);
   app.use(queryToken.take);
-  app.use(requestId(), traceRequests(), recordGatewayMetrics(table), httpLogger(logger));
+  app.use(requestId(), traceRequests(), recordGatewayMetrics(table), accessLogger(logger));
   app.use(headAsGet()); // after what records the method: HEAD is answered as GET, bodiless
   app.use(edge.securityHeaders, ...(edge.cors ? [edge.cors] : []));
   app.use(
