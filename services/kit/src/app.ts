@@ -127,12 +127,6 @@ export function requestId(): RequestHandler {
 }
 
 /**
- * The access log middleware (see access-log.ts).
- * @deprecated the former pino-http logger's name; use `accessLogger`.
- */
-export const httpLogger = accessLogger;
-
-/**
  * Router with `GET /healthz` (the process is up) and `GET /readyz` (every check passes: 200,
  * else 503; the body names each check's state).
  */
