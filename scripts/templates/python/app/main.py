@@ -1,14 +1,15 @@
 """The __name__ service's FastAPI app: the operations of contracts/__name__.yaml (named by their
 operationId, each with the security requirement the contract declares), health probes, and the
 platform's rules from the kit (``portico_kit.app``: exact paths, Problems, ``HEAD`` as ``GET``,
-the body limit, access log, request ids). ``create_app`` is uvicorn's factory."""
+the body limit, access log, request ids; ``portico_kit.query``: no undeclared query parameter).
+``create_app`` is uvicorn's factory."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from portico_kit.app import platform_app
 from portico_kit.contract import service_contract
 from portico_kit.events.contract import new_envelope, stream_of
@@ -16,6 +17,7 @@ from portico_kit.events.ids import uuid7
 from portico_kit.events.publisher import JetStreamPublisher, Publisher
 from portico_kit.logging import configure_logging
 from portico_kit.problems import FieldError, HttpProblem, Location
+from portico_kit.query import reject_unknown_query_parameters
 from portico_kit.request_id import request_id_of
 from portico_kit.security import JwksKeys, Principal, TokenVerifier, requirement_of
 
@@ -69,6 +71,8 @@ def create_app(
         JwksKeys(str(config.JWKS_URL)).key, issuer=config.JWT_ISSUER, audience=config.JWT_AUDIENCE
     )
     store = __Name__Store()
+    # The contract's operations: a query parameter it does not declare is a 400 Problem.
+    operations = APIRouter(dependencies=[Depends(reject_unknown_query_parameters)])
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -78,7 +82,7 @@ def create_app(
     async def readyz() -> dict[str, str]:
         return {"status": "ready"}
 
-    @app.get("/__name__", operation_id="list__Name__")
+    @operations.get("/__name__", operation_id="list__Name__")
     async def list___name__(
         _caller: Annotated[Principal, requirement_of("list__Name__", contract())],
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -99,7 +103,7 @@ def create_app(
         next_cursor = str(offset + limit) if len(rows) > limit else None
         return models.__Entity__Page(items=rows[:limit], nextCursor=next_cursor)
 
-    @app.post("/__name__", operation_id="create__Entity__", status_code=201)
+    @operations.post("/__name__", operation_id="create__Entity__", status_code=201)
     async def create___entity__(
         body: models.New__Entity__,
         caller: Annotated[Principal, requirement_of("create__Entity__", contract())],
@@ -113,7 +117,7 @@ def create_app(
         response.headers["Location"] = f"/__name__/{row.id}"
         return row
 
-    @app.get("/__name__/{__entity__Id}", operation_id="get__Entity__")
+    @operations.get("/__name__/{__entity__Id}", operation_id="get__Entity__")
     async def get___entity__(
         __entity__Id: UUID,  # noqa: N803 (the contract's name)
         _caller: Annotated[Principal, requirement_of("get__Entity__", contract())],
@@ -123,4 +127,5 @@ def create_app(
             raise HttpProblem(404, f"No __entity__ {__entity__Id}.")
         return row
 
+    app.include_router(operations)
     return app

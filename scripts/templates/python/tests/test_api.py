@@ -87,3 +87,6 @@ def test_has_the_platform_rules_of_the_kit(client: TestClient) -> None:
     assert client.get("/__name__/", headers=auth(), follow_redirects=False).status_code == 404
     too_large = client.post("/__name__", content=b"x" * (1024 * 1024 + 1), headers=auth())
     assert too_large.status_code == 413
+    unknown = client.get("/__name__?limit=5&__proto__[admin]=true", headers=auth())
+    assert unknown.status_code == 400
+    assert [error["field"] for error in unknown.json()["errors"]] == ["__proto__[admin]"]

@@ -1,12 +1,11 @@
-"""Dependencies the routes share: the scoring pool, the rule that operations take no query
-parameters the contract does not declare (none of this service's operations declares any), and
-the Problem for a text over the scoring budget."""
+"""Dependencies the routes share: the scoring pool and the Problem for a text over the scoring
+budget (undeclared query parameters are refused by the kit's rule, ``portico_kit.query``)."""
 
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from portico_kit.problems import FieldError, HttpProblem, Location, problem_response
+from portico_kit.problems import HttpProblem, problem_response
 
 from app.sentiment.pool import ScoringPool, ScoringTimeout
 
@@ -38,21 +37,3 @@ async def _on_scoring_timeout(request: Request, exc: Exception) -> JSONResponse:
 def install_scoring_problems(app: FastAPI) -> None:
     """Answers a text over the scoring budget with a 503 Problem and ``Retry-After``."""
     app.add_exception_handler(ScoringTimeout, _on_scoring_timeout)
-
-
-def reject_query_parameters(request: Request) -> None:
-    """Rejects any query parameter, as the TypeScript services reject undeclared ones.
-
-    Raises:
-        HttpProblem: 400 naming each parameter.
-    """
-    names = sorted(set(request.query_params.keys()))
-    if names:
-        raise HttpProblem(
-            400,
-            f"Invalid request: unknown query parameter {', '.join(names)}.",
-            errors=[
-                FieldError(location=Location.query, field=name, message="is not allowed")
-                for name in names
-            ],
-        )
