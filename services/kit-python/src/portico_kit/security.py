@@ -34,7 +34,7 @@ class Principal:
 class JwksKeys:
     """The signing keys of a JWK Set, fetched with PyJWKClient when a token names an unknown
     ``kid`` (key rotation), at most once per ``cooldown`` seconds so that tokens with made-up key
-    ids cannot make the service hammer the users service. The fetch runs in a worker thread:
+    ids cannot make the service hammer the token issuer. The fetch runs in a worker thread:
     PyJWKClient is synchronous."""
 
     def __init__(self, url: str, *, timeout: float = 2.0, cooldown: float = 5.0) -> None:

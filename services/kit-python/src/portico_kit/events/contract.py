@@ -98,7 +98,7 @@ def new_envelope(
 
 
 def stream(key: str) -> StreamDeclaration:
-    """The stream declared under ``key`` (``products``, ``ml``, ``deadletter``)."""
+    """The stream declared under ``key``, its lower-case name (``deadletter``)."""
     declared = event_contract()["streams"][key]
     return StreamDeclaration(name=declared["name"], subjects=tuple(declared["subjects"]))
 
