@@ -25,6 +25,7 @@ function allowedChange(service: string, path: string): boolean {
     path === `contracts/${service}.yaml` ||
     path === "contracts/events.yaml" ||
     path.startsWith("contracts/generated/") ||
+    path.startsWith("clients/python/") || // the Python client is generated from the public contract
     path === "compose.yaml" ||
     path.startsWith("deploy/") ||
     path === "package-lock.json"
