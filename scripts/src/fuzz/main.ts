@@ -3,8 +3,9 @@
  * scripts/fuzz/requirements.txt). Starts the whole system on infrastructure of its own (as the
  * end-to-end tests do, `NODE_ENV=test`: the services validate their responses too), signs in an
  * administrator and a user through the API, and runs Schemathesis against the gateway's
- * `GET /openapi.json` with scripts/fuzz/schemathesis.toml (checks, bounds, auth) and
- * scripts/fuzz/hooks.py. Prints how many stateful scenarios and requests ran and which declared links
+ * `GET /openapi.json` with scripts/fuzz/schemathesis.toml (checks, bounds, auth) plus what each
+ * operation may answer beyond them, derived from that contract (expected-statuses.ts, written to
+ * .data/fuzz/schemathesis.toml and printed), and scripts/fuzz/hooks.py. Prints how many stateful scenarios and requests ran and which declared links
  * they followed. Exits 0 only when every pass found nothing and the stateful phase followed at least
  * one link the contracts declare (scripts/fuzz/README.md lists the checks). Schemathesis's report
  * and the system's log are kept in .data/fuzz/.
@@ -13,13 +14,19 @@
  *   npm run test:fuzz -- --include-operation-id getProduct   extra arguments go to `schemathesis run`
  */
 import { spawn } from "node:child_process";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { signIn } from "../bench/accounts.js";
 import { UNREACHABLE_RATE_LIMITS } from "../bench/gateway-cost.js";
 import { startStandaloneSystem } from "../bench/standalone-system.js";
 import { fileSink } from "../infra/process.js";
 import { dataRoot } from "../paths.js";
+import {
+  deriveExpectations,
+  describeExpectations,
+  type OpenApiDocument,
+  renderOperationsToml,
+} from "./expected-statuses.js";
 import { describeStatefulSummary, summarizeStatefulPhase } from "./stateful-report.js";
 import { ensureSchemathesis, FUZZ_DIR } from "./venv.js";
 
@@ -63,10 +70,10 @@ function ndjsonPath(pass: Pass): string {
 }
 
 /** Runs `schemathesis run` for one pass, its output on this process's; resolves its exit code. */
-function runPass(gateway: string, pass: Pass): Promise<number> {
+function runPass(gateway: string, configFile: string, pass: Pass): Promise<number> {
   const args = [
     "--config-file",
-    join(FUZZ_DIR, "schemathesis.toml"),
+    configFile,
     "run",
     `${gateway}/openapi.json`,
     "--report",
@@ -101,6 +108,28 @@ function runPass(gateway: string, pass: Pass): Promise<number> {
   });
 }
 
+/**
+ * Writes the run's Schemathesis configuration to `.data/fuzz/schemathesis.toml`: the static
+ * settings of scripts/fuzz/schemathesis.toml and, after them, what each operation may answer
+ * beyond them, derived from the gateway's public contract (expected-statuses.ts); prints the
+ * derived exceptions. Resolves the file's path.
+ */
+async function writeEffectiveConfig(gateway: string): Promise<string> {
+  const response = await fetch(`${gateway}/openapi.json`);
+  if (!response.ok) throw new Error(`GET ${gateway}/openapi.json answered ${response.status}`);
+  const expectations = deriveExpectations((await response.json()) as OpenApiDocument);
+  say("exceptions to 2xx for valid and 400 for invalid requests, from the contract:");
+  for (const line of describeExpectations(expectations)) say(`  ${line}`);
+  const base = await readFile(join(FUZZ_DIR, "schemathesis.toml"), "utf8");
+  const derived = renderOperationsToml(expectations);
+  const configFile = join(outDir, "schemathesis.toml");
+  await writeFile(
+    configFile,
+    `${base}\n# Derived from ${gateway}/openapi.json by scripts/src/fuzz/expected-statuses.ts.\n${derived}`,
+  );
+  return configFile;
+}
+
 const codes: Record<string, number> = {};
 try {
   const gateway = system.urls.gateway;
@@ -109,6 +138,7 @@ try {
   // The contract's own example account, so `issueToken`'s examples reach its success path.
   await signIn(gateway, "ada@example.com", "correct-horse-battery");
   say(`gateway ${gateway}; an administrator and a user signed in`);
+  const configFile = await writeEffectiveConfig(gateway);
   const passes: Pass[] = [
     { name: "admin", token: admin.token, role: "admin", args: [], stateful: true },
     // Administrators' operations as a plain user: 403 whatever the data (hooks.py's role_refused),
@@ -131,7 +161,7 @@ try {
   ];
   for (const pass of passes) {
     say(`pass "${pass.name}" …`);
-    codes[pass.name] = await runPass(gateway, pass);
+    codes[pass.name] = await runPass(gateway, configFile, pass);
     if (!pass.stateful) continue;
     const summary = await summarizeStatefulPhase(ndjsonPath(pass));
     say(`pass "${pass.name}", stateful phase: ${describeStatefulSummary(summary)}`);
