@@ -9,24 +9,18 @@ from ...client import AuthenticatedClient, Client
 from ...models.problem import Problem
 from ...models.token_request import TokenRequest
 from ...models.token_response import TokenResponse
-from ...types import UNSET, Response, Unset
+from ...types import Response
 
 
 def _get_kwargs(
     *,
     body: TokenRequest,
-    device: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
-
-    cookies = {}
-    if device is not UNSET:
-        cookies["device"] = device
 
     _kwargs: dict[str, Any] = {
         "method": "post",
         "url": "/auth/token",
-        "cookies": cookies,
     }
 
     _kwargs["json"] = body.to_dict()
@@ -81,7 +75,6 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: TokenRequest,
-    device: str | Unset = UNSET,
 ) -> Response[Problem | TokenResponse]:
     """Issue an access token
 
@@ -89,7 +82,6 @@ def sync_detailed(
     RFC 6749 section 5.1.
 
     Args:
-        device (str | Unset):
         body (TokenRequest):
 
     Raises:
@@ -102,7 +94,6 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         body=body,
-        device=device,
     )
 
     response = client.get_httpx_client().request(
@@ -116,7 +107,6 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: TokenRequest,
-    device: str | Unset = UNSET,
 ) -> Problem | TokenResponse | None:
     """Issue an access token
 
@@ -124,7 +114,6 @@ def sync(
     RFC 6749 section 5.1.
 
     Args:
-        device (str | Unset):
         body (TokenRequest):
 
     Raises:
@@ -138,7 +127,6 @@ def sync(
     return sync_detailed(
         client=client,
         body=body,
-        device=device,
     ).parsed
 
 
@@ -146,7 +134,6 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: TokenRequest,
-    device: str | Unset = UNSET,
 ) -> Response[Problem | TokenResponse]:
     """Issue an access token
 
@@ -154,7 +141,6 @@ async def asyncio_detailed(
     RFC 6749 section 5.1.
 
     Args:
-        device (str | Unset):
         body (TokenRequest):
 
     Raises:
@@ -167,7 +153,6 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         body=body,
-        device=device,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -179,7 +164,6 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: TokenRequest,
-    device: str | Unset = UNSET,
 ) -> Problem | TokenResponse | None:
     """Issue an access token
 
@@ -187,7 +171,6 @@ async def asyncio(
     RFC 6749 section 5.1.
 
     Args:
-        device (str | Unset):
         body (TokenRequest):
 
     Raises:
@@ -202,6 +185,5 @@ async def asyncio(
         await asyncio_detailed(
             client=client,
             body=body,
-            device=device,
         )
     ).parsed
