@@ -44,6 +44,7 @@ import { Supervisor } from "./infra/supervisor.js";
 import { mirrorRoot, transpileWorkspaces } from "./infra/transpile.js";
 import { Restarter, startWatchMode, type WatchTarget } from "./infra/watch-mode.js";
 import { dataRoot, repoRoot } from "./paths.js";
+import { pythonKits } from "./services/python-tools.js";
 import {
   type NodeEnv,
   type ProcessSpec,
@@ -192,7 +193,10 @@ function watchTargetOf(spec: ProcessSpec, context: SystemContext): WatchTarget |
     service: serviceOf(spec),
     kind: spec.kind,
     stage: spec.stage,
-    ...(entry ? { entry } : { dir: dir?.split(sep).join("/") }),
+    // A Python service also loads the Python kits (services/kit-python): a change there concerns it.
+    ...(entry
+      ? { entry }
+      : { dirs: [dir?.split(sep).join("/") as string, ...pythonKits().map((kit) => kit.dir)] }),
   };
 }
 

@@ -6,7 +6,8 @@
  * - A contract (`contracts/*.yaml`): the generation (`scripts/src/generate.ts`) runs first, then
  *   the service named after the contract (`contracts/<service>.yaml`) and the gateway restart; a
  *   contract no service is named after (shared components, events) restarts every process.
- * - Any other process (e.g. Python) restarts when a file below its folder changes.
+ * - Any other process (e.g. Python) restarts when a file below one of its folders changes (its
+ *   own, and the shared runtime it loads).
  *
  * Restarts go stage by stage (services, then the gateway) and one at a time per process, shared
  * with the {@link Supervisor}'s crash restarts; each prints what changed and how long it took.
@@ -29,8 +30,11 @@ export interface WatchTarget {
   stage: number;
   /** A TypeScript process: its entry, repository-relative (`gateway/src/main.ts`). */
   entry?: string;
-  /** Any other process: its folder, repository-relative; a change below it restarts it. */
-  dir?: string;
+  /**
+   * Any other process: its folders, repository-relative (its own and the shared runtime it loads,
+   * e.g. `services/ml` and `services/kit-python`); a change below one restarts it.
+   */
+  dirs?: readonly string[];
 }
 
 /** Stops and starts processes of the running system. */
@@ -75,7 +79,8 @@ export function planRestart(
   const sources = changed.filter((file) => file.endsWith(".ts"));
   for (const graph of graphs) for (const name of importersOf(graph, sources)) names.add(name);
   for (const target of targets) {
-    if (target.dir && changed.some((file) => file.startsWith(`${target.dir}/`)))
+    const dirs = target.dirs ?? [];
+    if (changed.some((file) => dirs.some((dir) => file.startsWith(`${dir}/`))))
       names.add(target.name);
   }
   const chosen = targets.filter((t) => names.has(t.name));
@@ -175,7 +180,7 @@ export async function startWatchMode(options: WatchModeOptions): Promise<Watcher
   const folders = new Set<string>(["contracts"]);
   for (const files of graph.values())
     for (const file of files) folders.add(file.split("/").slice(0, 2).join("/"));
-  for (const target of targets) if (target.dir) folders.add(target.dir);
+  for (const target of targets) for (const dir of target.dirs ?? []) folders.add(dir);
 
   const generate = async (): Promise<boolean> => {
     const proc = spawnManaged({

@@ -22,14 +22,11 @@ export const PYTHON_STEPS: Record<string, readonly (readonly string[])[]> = {
 };
 
 /**
- * The Python packages the steps run for, by name and folder (relative to `root`): every declared
- * Python service, then every kit under services/ (a `pyproject.toml`, no declaration).
+ * The Python kits: folders under services/ with a `pyproject.toml` and no service declaration
+ * (`services/kit-python`), by name and folder (relative to `root`), sorted.
  */
-export function pythonPackages(root: string = repoRoot): { name: string; dir: string }[] {
-  const services = readServiceDeclarations(root)
-    .filter((s) => s.language === "python")
-    .map((s) => ({ name: s.name, dir: s.dir }));
-  const kits = readdirSync(join(root, "services"), { withFileTypes: true })
+export function pythonKits(root: string = repoRoot): { name: string; dir: string }[] {
+  return readdirSync(join(root, "services"), { withFileTypes: true })
     .filter((entry) => entry.isDirectory())
     .map((entry) => `services/${entry.name}`)
     .filter(
@@ -37,7 +34,17 @@ export function pythonPackages(root: string = repoRoot): { name: string; dir: st
     )
     .sort()
     .map((dir) => ({ name: dir.slice("services/".length), dir }));
-  return [...services, ...kits];
+}
+
+/**
+ * The Python packages the steps run for, by name and folder (relative to `root`): every declared
+ * Python service, then every kit ({@link pythonKits}).
+ */
+export function pythonPackages(root: string = repoRoot): { name: string; dir: string }[] {
+  const services = readServiceDeclarations(root)
+    .filter((s) => s.language === "python")
+    .map((s) => ({ name: s.name, dir: s.dir }));
+  return [...services, ...pythonKits(root)];
 }
 
 /**

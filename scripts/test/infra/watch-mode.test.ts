@@ -37,7 +37,13 @@ const TARGETS: WatchTarget[] = [
     stage: 0,
     entry: "services/products/src/main.ts",
   },
-  { name: "ml", service: "ml", kind: "service", stage: 0, dir: "services/ml" },
+  {
+    name: "ml",
+    service: "ml",
+    kind: "service",
+    stage: 0,
+    dirs: ["services/ml", "services/kit-python"],
+  },
   { name: "gateway", service: "gateway", kind: "gateway", stage: 1, entry: "gateway/src/main.ts" },
 ];
 
@@ -81,6 +87,9 @@ describe("planRestart", () => {
       transpile: false,
       stages: [["ml"]],
     });
+    expect(
+      planRestart(["services/kit-python/src/portico_kit/limits.py"], TARGETS, [GRAPH]).stages,
+    ).toEqual([["ml"]]);
     expect(
       planRestart(["README.md", "services/kit/src/unused.ts"], TARGETS, [GRAPH]).stages,
     ).toEqual([]);
@@ -174,7 +183,7 @@ describe("startWatchMode", () => {
       targets: [
         { name: "alpha", service: "alpha", kind: "service", stage: 0, entry: "alpha/src/main.ts" },
         { name: "beta", service: "beta", kind: "service", stage: 0, entry: "beta/src/main.ts" },
-        { name: "gateway", service: "gateway", kind: "gateway", stage: 1, dir: "gateway" },
+        { name: "gateway", service: "gateway", kind: "gateway", stage: 1, dirs: ["gateway"] },
       ],
       restarter,
       supervisor,
