@@ -62,7 +62,7 @@ export const gatewayConfigShape = {
   UPSTREAM_BREAKER_HALF_OPEN_MS: positiveInt().default(10_000),
   // NATS, API keys, rate limits, request timeout, CORS, trusted proxies: see edge-config.ts.
   ...edgeConfigShape,
-  // The product cache and the event stream: see live-config.ts.
+  // The declared caches (x-portico-cache) and the event stream (x-portico-feed): see live-config.ts.
   ...liveConfigShape,
 };
 
