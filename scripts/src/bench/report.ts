@@ -3,6 +3,8 @@
  * the goals of issue 4. Only the part between the markers is generated; what the file holds
  * outside them (the analysis of the profile, written by hand) is kept as it is.
  */
+
+import { NODE_FLAGS } from "../system.js";
 import type { GatewayCostResult } from "./gateway-cost.js";
 import type { KitCostResult } from "./kit-cost.js";
 import type { KitProfileResult, ProfiledOperation } from "./kit-profile.js";
@@ -184,7 +186,7 @@ export function renderReport(results: BenchResults): string {
     `- Machine: ${machine.cpuModel}, ${machine.processors} processors (\`nproc\`), ${(machine.memoryBytes / 1024 ** 3).toFixed(1)} GiB memory, ${machine.os}; Node.js ${machine.node}${results.gatewayCost ? `; ${results.gatewayCost.nginxVersion}` : ""}.`,
     `- Load average when it began: ${machine.loadAverage.toFixed(2)} (anything else running on this machine shares its ${machine.processors} processors with the load generator and the servers).`,
     `- Command: \`${results.command}\`.`,
-    `- Every run: autocannon, ${settings.connections} keep-alive connections, ${settings.durationSeconds} s measured after a ${settings.warmupSeconds} s warm-up, loopback only. Servers under test run as separate processes, started as \`npm start\` starts them (\`node\` on their transpiled JavaScript, \`--max-semi-space-size=4\`), with \`NODE_ENV=production\` and \`LOG_LEVEL=warn\`; the stub and the bare proxy run through tsx.`,
+    `- Every run: autocannon, ${settings.connections} keep-alive connections, ${settings.durationSeconds} s measured after a ${settings.warmupSeconds} s warm-up, loopback only. Servers under test run as separate processes, started as \`npm start\` starts them (\`node\` on their transpiled JavaScript, \`${NODE_FLAGS.join(" ")}\`), with \`NODE_ENV=production\` and \`LOG_LEVEL=warn\`; the stub and the bare proxy run through tsx.`,
     "",
   );
 
