@@ -2,14 +2,24 @@
  * PostgreSQL access with Kysely + pg, and numbered migrations applied at start-up.
  * Each service owns its database; nothing here knows another service's tables.
  */
-import { Kysely, type Migration, Migrator, PostgresDialect, sql } from "kysely";
+import { Kysely, type LogEvent, type Migration, Migrator, PostgresDialect, sql } from "kysely";
 import pg from "pg";
-import { recordSqlSpan } from "./telemetry.js";
+import { recordSqlSpan, tracingEnabled } from "./telemetry.js";
 
 export type { Kysely, Migration } from "kysely";
 
+/** Kysely's log event of one statement, recorded as a span (see {@link recordSqlSpan}). */
+function recordSqlEvent(event: LogEvent): void {
+  recordSqlSpan(
+    event.query.sql,
+    event.queryDurationMillis,
+    event.level === "error" ? event.error : undefined,
+  );
+}
+
 /**
- * A Kysely instance over a pg connection pool.
+ * A Kysely instance over a pg connection pool. Its statements are traced (SQL spans) when
+ * tracing was started (`startTelemetry`) before this call.
  * @param url `postgres://user:pass@host:port/database`.
  * @param poolSize maximum pool connections.
  */
@@ -25,13 +35,9 @@ export function createDatabase<DB>(url: string, poolSize = 10): Kysely<DB> {
   pool.on("error", () => undefined);
   return new Kysely<DB>({
     dialect: new PostgresDialect({ pool }),
-    // Each statement run inside a traced operation becomes a span of it (nothing when tracing is off).
-    log: (event) =>
-      recordSqlSpan(
-        event.query.sql,
-        event.queryDurationMillis,
-        event.level === "error" ? event.error : undefined,
-      ),
+    // While tracing is on, each statement run inside a traced operation becomes a span of it.
+    // Off, no logger at all: Kysely then runs each query without its timing and logging wrapper.
+    ...(tracingEnabled() ? { log: recordSqlEvent } : {}),
   });
 }
 

@@ -8,3 +8,4 @@ export * from "./db.js";
 export * from "./idempotency.js";
 export * from "./jobs.js";
 export * from "./outbox.js";
+export * from "./prepared-query.js";
