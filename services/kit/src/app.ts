@@ -4,10 +4,18 @@
  * Pipeline: request id → access log → body parsers → health → HEAD as GET → express-openapi-validator
  * (security, request validation, response validation outside production) → no U+0000 in any
  * string (nul-characters.ts) → handler → Problem.
+ * In front of it, the contract dispatcher (dispatch/contract-dispatcher.ts) takes every request
+ * it is sure is valid and authorised straight to its handler, with the same answer; the app
+ * answers everything else.
  */
 import { randomUUID } from "node:crypto";
-import type { ServerResponse } from "node:http";
-import express, { type ErrorRequestHandler, type Request, type RequestHandler } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import express, {
+  type ErrorRequestHandler,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from "express";
 import * as OpenApiValidator from "express-openapi-validator";
 import { accessLogger, requestLog } from "./access-log.js";
 import {
@@ -18,6 +26,11 @@ import {
   securityProblem,
   type TokenVerifier,
 } from "./auth.js";
+import {
+  bodyReadByDispatcher,
+  createContractDispatcher,
+  observedByDispatcher,
+} from "./dispatch/contract-dispatcher.js";
 import { traceparentOf, withEventOrigin } from "./event-origin.js";
 import type { HandlerInput, Handlers } from "./handlers.js";
 import type { Logger } from "./logger.js";
@@ -206,8 +219,48 @@ function securityErrors(contract: Record<string, unknown>): ErrorRequestHandler 
   };
 }
 
+/** Runs `middleware` unless the contract dispatcher did its work for the request already. */
+function unlessObserved(
+  middleware: (req: Request, res: Response, next: () => void) => void,
+): RequestHandler {
+  return (req, res, next) => (observedByDispatcher(req) ? next() : middleware(req, res, next));
+}
+
+/** The bytes a body limit such as `"1mb"` allows (1024-based units, as Express's parsers read it). */
+export function bodyLimitBytes(limit: string): number {
+  const found = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(limit.trim());
+  if (!found) return 0;
+  const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[
+    (found[2] ?? "b").toLowerCase() as "b"
+  ];
+  return Math.floor(Number(found[1]) * unit);
+}
+
 /**
- * Creates the Express app of a service.
+ * Middleware: the body the contract dispatcher read before handing the request over, parsed as
+ * Express's JSON parser would have (a leading byte order mark dropped; an object or array only,
+ * else the same 400 `entity.parse.failed`). The dispatcher reads only UTF-8 JSON bodies.
+ */
+function bodyReadFirst(): RequestHandler {
+  return (req, _res, next) => {
+    const raw = bodyReadByDispatcher(req);
+    if (raw === undefined) return next();
+    const text = raw.toString("utf8").replace(/^\uFEFF/, "");
+    const first = text.trimStart().charAt(0);
+    try {
+      if (first !== "{" && first !== "[") throw new SyntaxError("not a JSON object or array");
+      req.body = JSON.parse(text);
+      next();
+    } catch (err) {
+      next(Object.assign(err as Error, { status: 400, type: "entity.parse.failed" }));
+    }
+  };
+}
+
+/**
+ * Creates the app of a service: the Express app, with the contract dispatcher in front of it
+ * for every request that reaches it as a `node:http` listener (`listen`, `createHttpServer`,
+ * supertest). Mounted inside another Express app, it is the Express app alone.
  * @throws Error at start-up when the handler map does not match the contract.
  */
 export function createApp<Ops>(options: AppOptions<Ops>): express.Express {
@@ -219,8 +272,15 @@ export function createApp<Ops>(options: AppOptions<Ops>): express.Express {
   app.set("etag", false);
   matchContractPathsExactly(app);
 
-  app.use(requestId(), traceRequests(), accessLogger(options.logger), recordRequestMetrics());
+  const observe = [requestId(), accessLogger(options.logger), recordRequestMetrics()] as const;
+  app.use(
+    unlessObserved(observe[0]),
+    traceRequests(),
+    unlessObserved(observe[1]),
+    unlessObserved(observe[2]),
+  );
   const limit = options.bodyLimit ?? "1mb";
+  app.use(bodyReadFirst());
   app.use(express.json({ limit, type: ["application/json", "application/*+json"] }));
   app.use(express.urlencoded({ limit, extended: false }));
   app.use(healthRoutes(options.readiness), metricsRoutes());
@@ -275,9 +335,38 @@ export function createApp<Ops>(options: AppOptions<Ops>): express.Express {
     }
   };
   app.use(dispatch);
-  app.use(problemErrorHandler(options.logger));
+  const renderProblem = problemErrorHandler(options.logger);
+  app.use(renderProblem);
+
+  const handle = (app as unknown as { handle: ExpressHandle }).handle.bind(app);
+  const dispatcher = createContractDispatcher({
+    contract: options.contract,
+    handlers: options.handlers as Record<string, (i: HandlerInput<unknown>) => Promise<unknown>>,
+    verifyToken: options.verifyToken,
+    verifyApiKey: options.verifyApiKey,
+    logger: options.logger,
+    validateResponses: options.validateResponses,
+    bodyLimitBytes: bodyLimitBytes(limit),
+    observe: (req, res) => {
+      for (const step of observe) step(req as Request, res as Response, noop);
+    },
+    renderError: (err, req, res) => renderProblem(err, req as Request, res as Response, noop),
+    fallback: (req, res) => handle(req, res),
+  });
+  // Express calls `app.handle` for every request it is given as a listener (with no `next`).
+  (app as unknown as { handle: ExpressHandle }).handle = (req, res, next) =>
+    next ? handle(req, res, next) : dispatcher(req, res);
   return app;
 }
+
+/** Express's `app.handle(req, res, next?)`. */
+type ExpressHandle = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next?: (err?: unknown) => void,
+) => void;
+
+function noop(): void {}
 
 interface ValidatorError {
   status?: number;

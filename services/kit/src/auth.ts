@@ -379,6 +379,39 @@ export function securityHandlers(options: {
   };
 }
 
+/** The security handlers of {@link securityHandlers}, by scheme name. */
+export type SecurityHandlers = ReturnType<typeof securityHandlers>;
+
+/**
+ * Whether the request's credentials satisfy one of `requirements` (OpenAPI 3.1 section 4.8.30:
+ * any requirement, every scheme of it; scopes are roles), judged by `handlers` — the contract
+ * validator's own ({@link securityHandlers}) — the way express-openapi-validator runs them: every
+ * scheme of every requirement is asked, at once, so `req.principal` ends as it would there (a
+ * valid bearer token wins over an API key). A scheme without a handler fails. The verifications
+ * are remembered on the request, so the validator reuses them if the request is handed over.
+ */
+export async function satisfiesSecurity(
+  req: AuthRequest,
+  requirements: SecurityRequirements,
+  handlers: SecurityHandlers,
+): Promise<boolean> {
+  const outcomes = await Promise.all(
+    requirements.map((requirement) =>
+      Promise.all(
+        Object.entries(requirement).map(async ([scheme, scopes]) => {
+          const handler = handlers[scheme as keyof SecurityHandlers];
+          if (!handler) throw new Error(`no handler for security scheme ${scheme}`);
+          return handler(req, [...scopes]);
+        }),
+      ).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  return outcomes.includes(true);
+}
+
 /** An operation's security requirements: alternatives, each mapping schemes to scopes (roles). */
 export type SecurityRequirements = readonly Record<string, readonly string[]>[];
 

@@ -5,7 +5,8 @@
  * first use; the request middleware and the route are mounted by `createApp`, the outbox relay and
  * the consumers report here themselves.
  */
-import express, { type RequestHandler } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import express from "express";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { EXACT_ROUTER_OPTIONS } from "./routing.js";
 
@@ -24,6 +25,11 @@ export interface ServiceMetrics {
    * matched); its `_count` is the request count.
    */
   httpRequestDuration: Histogram<"operation_id" | "method" | "status">;
+  /**
+   * `portico_http_fast_lane_requests_total{lane}`: requests the contract dispatcher took
+   * (`fast`) or handed to the Express app (`reference`).
+   */
+  fastLaneRequests: Counter<"lane">;
   /** `portico_outbox_pending_events`: committed events not yet published (read at scrape). */
   outboxPending: Gauge;
   /** `portico_outbox_oldest_pending_seconds`: age of the oldest of them (read at scrape). */
@@ -67,6 +73,12 @@ export function serviceMetrics(): ServiceMetrics {
       help: "Duration of HTTP requests, by the contract's operationId, method and status code.",
       labelNames: ["operation_id", "method", "status"] as const,
       buckets: HTTP_DURATION_BUCKETS,
+      registers: [registry],
+    }),
+    fastLaneRequests: new Counter({
+      name: "portico_http_fast_lane_requests_total",
+      help: "Requests the contract dispatcher took (fast) or handed to the Express app (reference).",
+      labelNames: ["lane"] as const,
       registers: [registry],
     }),
     outboxPending: new Gauge({
@@ -117,19 +129,27 @@ export function trackOutboxBacklog(source: OutboxBacklogSource): () => void {
 }
 
 /** What express-openapi-validator records on a matched request. */
-interface MatchedRequest {
+interface MatchedRequest extends IncomingMessage {
+  originalUrl?: string;
   openapi?: { schema?: { operationId?: string } };
 }
 
 /**
- * Middleware: observes each request's duration in `portico_http_request_duration_seconds`, when
- * the response closes, labelled with the operationId the contract matched.
+ * Middleware (Express, or a bare `node:http` pair with `next` omitted): observes each request's
+ * duration in `portico_http_request_duration_seconds`, when the response closes, labelled with
+ * the operationId the contract matched (read then, so it may run before the match).
  */
-export function recordRequestMetrics(): RequestHandler {
+export function recordRequestMetrics(): (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next?: () => void,
+) => void {
   const histogram = serviceMetrics().httpRequestDuration;
   return (req, res, next) => {
-    if (UNMEASURED_PATHS.has(req.path)) {
-      next();
+    const url = (req as MatchedRequest).originalUrl ?? req.url ?? "/";
+    const query = url.indexOf("?");
+    if (UNMEASURED_PATHS.has(query === -1 ? url : url.slice(0, query))) {
+      next?.();
       return;
     }
     const started = process.hrtime.bigint();
@@ -138,15 +158,14 @@ export function recordRequestMetrics(): RequestHandler {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       histogram.observe(
         {
-          operation_id:
-            (req as unknown as MatchedRequest).openapi?.schema?.operationId ?? "unmatched",
-          method,
+          operation_id: (req as MatchedRequest).openapi?.schema?.operationId ?? "unmatched",
+          method: method as string,
           status: String(res.headersSent ? res.statusCode : 0),
         },
         seconds,
       );
     });
-    next();
+    next?.();
   };
 }
 
