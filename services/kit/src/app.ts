@@ -70,6 +70,11 @@ export interface AppOptions<Ops> {
   readiness: Record<string, ReadinessCheck>;
   /** Largest accepted request body, e.g. `"1mb"`. */
   bodyLimit?: string;
+  /**
+   * Put the contract dispatcher in front of the Express app (default true); false leaves the
+   * Express pipeline alone, e.g. to compare the two.
+   */
+  fastLane?: boolean;
 }
 
 /** Header carrying the request id end to end (HTTP and NATS). */
@@ -338,6 +343,7 @@ export function createApp<Ops>(options: AppOptions<Ops>): express.Express {
   const renderProblem = problemErrorHandler(options.logger);
   app.use(renderProblem);
 
+  if (options.fastLane === false) return app;
   const handle = (app as unknown as { handle: ExpressHandle }).handle.bind(app);
   const dispatcher = createContractDispatcher({
     contract: options.contract,
