@@ -10,7 +10,13 @@
  * instances (one base URL, or a comma-separated list) come from `<SERVICE>_URL`
  * (upstream-list.ts).
  */
-import { compileRequestChecks, type OperationChecks, type SecurityRequirement } from "./checks.js";
+import {
+  compileOperationMatcher,
+  compileRequestChecks,
+  type OperationChecks,
+  type OperationMatcher,
+  type SecurityRequirement,
+} from "@portico/kit/core";
 import {
   type CachePolicy,
   type FeedPolicy,
@@ -18,7 +24,6 @@ import {
   operationExtensions,
   ownerOf,
 } from "./extensions.js";
-import { compileOperationMatcher, type OperationMatcher } from "./matcher.js";
 import { parseUpstreamList, type UpstreamList, upstreamEnvVar } from "./upstream-list.js";
 
 /** HTTP methods an OpenAPI 3.1 path item can declare operations for (section 4.8.9). */
@@ -67,7 +72,7 @@ export interface OperationTable {
   /** The operation of an operationId, if declared. */
   byId(operationId: string): Operation | undefined;
   /** The operation of a request's method (upper case) and path (no query), with its parameters. */
-  match: OperationMatcher;
+  match: OperationMatcher<Operation>;
 }
 
 interface Declared {

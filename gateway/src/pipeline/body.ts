@@ -3,7 +3,7 @@
  * parsed into `req.body` only so the contract validator can check them.
  */
 import type { IncomingMessage } from "node:http";
-import { badRequest, HttpProblem } from "@portico/kit/core";
+import { badRequest, HttpProblem, isJsonMediaType, mediaTypeOf } from "@portico/kit/core";
 import express, { type RequestHandler } from "express";
 
 /** A request whose body was read by {@link bodyReader}. */
@@ -16,20 +16,6 @@ export interface RawBodyRequest extends IncomingMessage {
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 
 const UTF8_CHARSETS = new Set(["utf-8", "utf8", "us-ascii"]);
-
-/** The media type (lower case, no parameters) and `charset` of a `Content-Type` header. */
-export function mediaTypeOf(contentType: string | undefined): { type: string; charset?: string } {
-  const [type = "", ...params] = (contentType ?? "").split(";").map((part) => part.trim());
-  const charset = params
-    .map((param) => /^charset\s*=\s*"?([^";]+)"?$/i.exec(param)?.[1])
-    .find((value) => value !== undefined);
-  return { type: type.toLowerCase(), ...(charset ? { charset: charset.toLowerCase() } : {}) };
-}
-
-/** Whether a media type is JSON: `application/json` or a `+json` structured suffix (RFC 6839). */
-export function isJsonMediaType(type: string): boolean {
-  return type === "application/json" || /^application\/[^/]+\+json$/.test(type);
-}
 
 /**
  * Parses a raw body for validation: JSON (RFC 8259) for JSON media types, form fields for

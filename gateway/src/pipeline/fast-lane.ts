@@ -4,8 +4,8 @@
  * showed the Express pipeline costing several times a bare proxy hop; this lane does the same
  * work with what was compiled at start:
  *
- *   operation matched (operations/matcher.ts) → body read (bounded) → parameters and JSON body
- *   checked (operations/checks.ts) → credentials verified (the kit's once-per-request checks, tokens
+ *   operation matched (the kit's operation matcher) → body read (bounded) → parameters and JSON body
+ *   checked (the kit's request checks) → credentials verified (the kit's once-per-request checks, tokens
  *   cached) → request id, security headers, CORS, deadline, metrics, access log → rate limit →
  *   declared caches → proxy (upstreams/proxy.ts).
  *
@@ -20,13 +20,15 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   type ApiKeyVerifier,
   accessLogger,
+  satisfiesSecurity as authorized,
   type Logger,
+  type OperationChecks,
+  readBody,
   requestIdOf,
   securityHandlers,
   type TokenVerifier,
   tracingEnabled,
 } from "@portico/kit/core";
-import type { OperationChecks, SecurityRequirement } from "../operations/checks.js";
 import type { Operation, OperationTable } from "../operations/table.js";
 import type { ProxyHandler } from "../upstreams/proxy.js";
 import type { RawBodyRequest } from "./body.js";
@@ -196,44 +198,3 @@ export function createFastLane(
 }
 
 function noop(): void {}
-
-/** Reads a body of `length` bytes (the parser enforces it), then calls `done` with it. */
-function readBody(req: IncomingMessage, length: number, done: (body: Buffer) => void): void {
-  const body = Buffer.allocUnsafe(length);
-  let filled = 0;
-  req.on("data", (chunk: Buffer) => {
-    chunk.copy(body, filled);
-    filled += chunk.length;
-  });
-  // An aborted upload ends in `close` without `end`: nothing is left to answer.
-  req.once("end", () => done(filled === length ? body : body.subarray(0, filled)));
-}
-
-/** Security requirements checked by the kit's handlers of the contract's schemes. */
-type SchemeHandlers = ReturnType<typeof securityHandlers>;
-
-/**
- * Whether the request's credentials satisfy one of the operation's security requirements
- * (OpenAPI 3.1 section 4.8.30: any requirement, every scheme of it; scopes are roles), judged by
- * the kit's `securityHandlers` — the contract validator's own — whose once-per-request
- * verifications the app reuses if the request is handed over.
- */
-async function authorized(
-  req: IncomingMessage,
-  requirements: readonly SecurityRequirement[],
-  handlers: SchemeHandlers,
-): Promise<boolean> {
-  for (const requirement of requirements) {
-    const checks = Object.entries(requirement).map(([scheme, scopes]) =>
-      handlers[scheme as keyof SchemeHandlers](req, scopes),
-    );
-    if (
-      await Promise.all(checks).then(
-        () => true,
-        () => false,
-      )
-    )
-      return true;
-  }
-  return false;
-}

@@ -14,9 +14,9 @@
  * `query.access_token` once the validator has passed the rest (security first, as it orders it).
  */
 import type { IncomingMessage } from "node:http";
+import { compileParameterCheck, type ParameterCheck } from "@portico/kit/core";
 import type { RequestHandler } from "express";
 import * as OpenApiValidator from "express-openapi-validator";
-import { compileParameterCheck, type ParameterCheck } from "../operations/checks.js";
 import type { OperationTable } from "../operations/table.js";
 
 /** The query parameter (RFC 6750 section 2.3). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { HttpProblem } from "@portico/kit";
-import { isJsonMediaType, mediaTypeOf, parseBody } from "../../src/pipeline/body.js";
+import { isJsonMediaType, mediaTypeOf } from "@portico/kit/core";
+import { parseBody } from "../../src/pipeline/body.js";
 
 const bytes = (text: string) => Buffer.from(text, "utf8");
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
 import { loadContract } from "@portico/contracts";
-import { compileRequestChecks, type RequestParts } from "../../src/operations/checks.js";
+import { compileRequestChecks, type RawRequestParts as RequestParts } from "@portico/kit/core";
 import { compileOperationTable, LOCAL_SERVICE } from "../../src/operations/table.js";
 import { UPSTREAMS } from "../support/upstreams.js";
 

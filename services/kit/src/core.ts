@@ -1,6 +1,7 @@
 /**
  * @portico/kit/core — the kit without its PostgreSQL side, for a process without a database (the
- * gateway): the app and contract validator, auth, config, logging, metrics, tracing, NATS (events,
+ * gateway): the app and contract validator, the contract dispatcher and its compiled request
+ * checks and operation matcher, auth, config, logging, metrics, tracing, NATS (events,
  * consumers, dead letters, queries), Problem Details, the server lifecycle. Leaving out Kysely, pg,
  * the outbox, idempotency and jobs saves such a process ~7 MiB of memory and some start-up time.
  */
@@ -10,6 +11,12 @@ export * from "./auth.js";
 export * from "./config.js";
 export * from "./consumer.js";
 export * from "./dead-letter.js";
+export * from "./dispatch/contract-dispatcher.js";
+export * from "./dispatch/media-type.js";
+export * from "./dispatch/operation-matcher.js";
+export * from "./dispatch/read-body.js";
+export * from "./dispatch/request-checks.js";
+export * from "./dispatch/response-checks.js";
 export * from "./handlers.js";
 export * from "./logger.js";
 export * from "./metrics.js";

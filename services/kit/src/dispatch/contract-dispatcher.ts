@@ -39,6 +39,7 @@ import { nulCharacterErrors } from "../nul-characters.js";
 import { PROBLEM_CONTENT_TYPE } from "../problem.js";
 import { tracingEnabled } from "../telemetry.js";
 import { compileOperationMatcher } from "./operation-matcher.js";
+import { readBody } from "./read-body.js";
 import {
   type CheckedRequest,
   compileRequestChecks,
@@ -366,16 +367,4 @@ function startsContainer(body: Buffer): boolean {
     return byte === 0x7b || byte === 0x5b;
   }
   return false;
-}
-
-/** Reads a body of `length` bytes (the parser enforces it), then calls `done` with it. */
-function readBody(req: IncomingMessage, length: number, done: (body: Buffer) => void): void {
-  const body = Buffer.allocUnsafe(length);
-  let filled = 0;
-  req.on("data", (chunk: Buffer) => {
-    chunk.copy(body, filled);
-    filled += chunk.length;
-  });
-  // An aborted upload ends in `close` without `end`: nothing is left to answer.
-  req.once("end", () => done(filled === length ? body : body.subarray(0, filled)));
 }

@@ -31,7 +31,7 @@ export interface CheckedOperation {
 export type SecurityRequirement = Record<string, string[]>;
 
 /** What a request brings, as the checks read it. */
-export interface RequestParts {
+export interface RawRequestParts {
   /** Path parameters, percent-decoded (see operation-matcher.ts). */
   pathParams: Record<string, string>;
   /** The query string without `?` (may be empty). */
@@ -58,9 +58,9 @@ export interface OperationChecks {
   /** Security requirements (alternatives); empty: public. */
   security: SecurityRequirement[];
   /** The request's values when its parameters and body are surely valid, else undefined. */
-  check(parts: RequestParts): CheckedRequest | undefined;
+  check(parts: RawRequestParts): CheckedRequest | undefined;
   /** Whether the parameters and body are surely valid (false: let the validator decide). */
-  accepts(parts: RequestParts): boolean;
+  accepts(parts: RawRequestParts): boolean;
 }
 
 /** The security schemes the checks know (contracts/components.yaml). */
@@ -317,7 +317,7 @@ function compileOperation(
     else body = { required: requestBody.required, mediaType: undefined };
   }
 
-  const check = (parts: RequestParts): CheckedRequest | undefined => {
+  const check = (parts: RawRequestParts): CheckedRequest | undefined => {
     const values = {
       path: {} as Json,
       query: (parts.query === "" ? Object.create(null) : parseQuery(parts.query)) as Json,
