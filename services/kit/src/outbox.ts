@@ -29,6 +29,7 @@ import { currentEventOrigin } from "./event-origin.js";
 import type { Logger } from "./logger.js";
 import { trackOutboxBacklog } from "./metrics.js";
 import { newEnvelope } from "./nats.js";
+import { type ParameterOf, prepareQuery } from "./prepared-query.js";
 
 export {
   currentEventOrigin,
@@ -152,6 +153,31 @@ export interface NewEvent<S extends EventSubject> {
 const AGGREGATE_LOCK_CLASS = 0x4f42;
 
 /**
+ * One round trip per event, compiled once: takes the aggregate's transaction advisory lock, then
+ * inserts the row. The lock is taken in a materialised CTE, evaluated before the row (and its
+ * `seq`) is produced from it, and held until commit, so a concurrent writer of this aggregate
+ * gets its seq after ours. `INSERT … SELECT` does not type bare parameters from the target
+ * columns as `VALUES` does: hence the casts.
+ */
+const insertOutboxRow = prepareQuery(
+  (
+    _db,
+    param: ParameterOf<{
+      id: string;
+      aggregateId: string;
+      subject: string;
+      envelope: string;
+      headers: string;
+    }>,
+  ) => sql`with lock as materialized (
+      select pg_advisory_xact_lock(${AGGREGATE_LOCK_CLASS}, hashtext(${param("aggregateId")}::text)))
+    insert into outbox (id, aggregate_id, subject, envelope, headers)
+    select ${param("id")}::uuid, ${param("aggregateId")}::text, ${param("subject")}::text,
+      ${param("envelope")}::jsonb, ${param("headers")}::jsonb
+    from lock`,
+);
+
+/**
  * Writes an event into the outbox inside the caller's transaction: it is published only if,
  * and once, that transaction commits. The envelope is {@link newEnvelope}'s; the NATS headers
  * carry the request id and trace context of the current {@link EventOrigin} unless the event
@@ -178,13 +204,13 @@ export async function enqueueEvent<DB, S extends EventSubject>(
   if (requestId) headers["X-Request-Id"] = requestId;
   const traceparent = activeTraceparent() ?? event.traceparent ?? origin?.traceparent;
   if (traceparent) headers.traceparent = traceparent;
-  // Held until commit: a concurrent writer of this aggregate inserts (gets its seq) after us.
-  const lockAggregate = sql`select pg_advisory_xact_lock(${AGGREGATE_LOCK_CLASS},
-    hashtext(${event.aggregateId}))`;
-  await lockAggregate.execute(trx);
-  await sql`insert into outbox (id, aggregate_id, subject, envelope, headers)
-    values (${envelope.id}, ${event.aggregateId}, ${event.subject},
-      ${JSON.stringify(envelope)}::jsonb, ${JSON.stringify(headers)}::jsonb)`.execute(trx);
+  await insertOutboxRow.execute(trx, {
+    id: envelope.id,
+    aggregateId: event.aggregateId,
+    subject: event.subject,
+    envelope: JSON.stringify(envelope),
+    headers: JSON.stringify(headers),
+  });
   return envelope;
 }
 

@@ -38,6 +38,11 @@ export type ParameterOf<P extends QueryParameters> = <K extends keyof P & string
 /** What a {@link prepareQuery} builder returns: a builder of Kysely's or a `sql` template. */
 export type PreparableQuery<O> = Compilable<O> | RawBuilder<O>;
 
+/** What executes a compiled query: a Kysely database or a transaction of it. */
+export interface QueryRunner {
+  executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
+}
+
 /** A query compiled once, executed with new parameter values each time. */
 export interface PreparedQuery<P extends QueryParameters, O> {
   /** The compiled SQL text (PostgreSQL placeholders `$1`…`$n`). */
@@ -47,14 +52,14 @@ export interface PreparedQuery<P extends QueryParameters, O> {
    * @returns Kysely's result: the rows and, for INSERT/UPDATE/DELETE/MERGE, `numAffectedRows`.
    * @throws whatever the driver throws (e.g. pg's `DatabaseError` with its SQLSTATE `code`).
    */
-  execute<DB>(db: Kysely<DB>, params: P): Promise<QueryResult<O>>;
+  execute(db: QueryRunner, params: P): Promise<QueryResult<O>>;
   /** The first row of {@link execute}'s result, or undefined when there is none. */
-  executeTakeFirst<DB>(db: Kysely<DB>, params: P): Promise<O | undefined>;
+  executeTakeFirst(db: QueryRunner, params: P): Promise<O | undefined>;
   /**
    * The first row of {@link execute}'s result.
    * @throws NoResultError (Kysely's) when there is none.
    */
-  executeTakeFirstOrThrow<DB>(db: Kysely<DB>, params: P): Promise<O>;
+  executeTakeFirstOrThrow(db: QueryRunner, params: P): Promise<O>;
 }
 
 /** A per-request value's stand-in while the query is built. */
@@ -113,7 +118,7 @@ export function prepareQuery<DB, P extends QueryParameters, O>(
     );
   }
 
-  function execute<T>(target: Kysely<T>, params: P): Promise<QueryResult<O>> {
+  function execute(target: QueryRunner, params: P): Promise<QueryResult<O>> {
     const parameters = slots.map((slot) => ("name" in slot ? params[slot.name] : slot.value));
     return target.executeQuery<O>({ ...compiled, parameters });
   }

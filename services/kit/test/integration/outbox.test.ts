@@ -199,6 +199,51 @@ describe("enqueueEvent", () => {
     expect(await pending()).toBe(0);
   });
 
+  it("makes a second writer of the aggregate wait for the first's commit (seq = commit order)", async () => {
+    const productId = uuidv7();
+    let commitFirst: () => void = () => undefined;
+    const firstMayCommit = new Promise<void>((resolve) => {
+      commitFirst = resolve;
+    });
+    let firstWritten: () => void = () => undefined;
+    const firstIsWritten = new Promise<void>((resolve) => {
+      firstWritten = resolve;
+    });
+    const writeLevel = (trx: Transaction<OutboxDatabase>, current: number) =>
+      enqueueEvent(trx, {
+        source: "products",
+        subject: "products.stock.changed",
+        aggregateId: productId,
+        data: { productId, previous: current - 1, current },
+      });
+    const first = db.transaction().execute(async (trx) => {
+      const envelope = await writeLevel(trx, 1);
+      firstWritten();
+      await firstMayCommit;
+      return envelope;
+    });
+    await firstIsWritten;
+    const second = db.transaction().execute((trx) => writeLevel(trx, 2));
+    await waitFor("the second writer to wait for the aggregate's advisory lock", async () => {
+      const { rows } = await sql<{ waiting: number }>`select count(*)::int as waiting from pg_locks
+        where locktype = 'advisory' and not granted
+          and database = (select oid from pg_database where datname = current_database())`.execute(
+        db,
+      );
+      return rows[0]?.waiting === 1;
+    });
+    expect(await pending()).toBe(0);
+    commitFirst();
+    const [a, b] = await Promise.all([first, second]);
+    const rows = await db
+      .selectFrom("outbox")
+      .select("id")
+      .where("aggregate_id", "=", productId)
+      .orderBy("seq")
+      .execute();
+    expect(rows.map((row) => row.id)).toEqual([a.id, b.id]);
+  });
+
   it("never writes an event that breaks its contract, and fails the transaction", async () => {
     const productId = uuidv7();
     await expect(

@@ -2,7 +2,7 @@
  * Kysely queries on `products`. Every function takes the database or a transaction, so the
  * handlers decide the transaction boundaries.
  */
-import type { CursorKey } from "@portico/kit";
+import { type CursorKey, type ParameterOf, prepareQuery } from "@portico/kit";
 import type { Kysely } from "kysely";
 import { v7 as uuidv7 } from "uuid";
 import type { Database, ProductRow } from "./schema.js";
@@ -64,31 +64,61 @@ export async function listProducts(
   return query.orderBy("created_at", "desc").orderBy("id", "desc").limit(filter.fetch).execute();
 }
 
-/** Inserts a product with a new UUID v7 id; resolves to the stored row. */
+/** The insert of {@link insertProduct}, compiled once (it runs on every `createProduct`). */
+const insertProductQuery = prepareQuery(
+  (
+    db: Kysely<Database>,
+    param: ParameterOf<{
+      id: string;
+      name: string;
+      description: string;
+      priceAmount: number;
+      priceCurrency: string;
+      stock: number;
+    }>,
+  ) =>
+    db
+      .insertInto("products")
+      .values({
+        id: param("id"),
+        name: param("name"),
+        description: param("description"),
+        price_amount: param("priceAmount"),
+        price_currency: param("priceCurrency"),
+        stock: param("stock"),
+      })
+      .returningAll(),
+);
+
+/**
+ * Inserts a product with a new UUID v7 id (no description: the empty string, the column's
+ * default); resolves to the stored row.
+ */
 export async function insertProduct(
   db: Kysely<Database>,
   product: NewProduct,
 ): Promise<ProductRow> {
-  return db
-    .insertInto("products")
-    .values({
-      id: uuidv7(),
-      name: product.name,
-      description: product.description,
-      price_amount: product.price.amount,
-      price_currency: product.price.currency,
-      stock: product.stock,
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  return insertProductQuery.executeTakeFirstOrThrow(db, {
+    id: uuidv7(),
+    name: product.name,
+    description: product.description ?? "",
+    priceAmount: product.price.amount,
+    priceCurrency: product.price.currency,
+    stock: product.stock,
+  });
 }
+
+/** The select of {@link findProduct}, compiled once (it runs on every `getProduct`). */
+const findProductQuery = prepareQuery((db: Kysely<Database>, param: ParameterOf<{ id: string }>) =>
+  db.selectFrom("products").selectAll().where("id", "=", param("id")),
+);
 
 /** The product with `id`, if any. */
 export async function findProduct(
   db: Kysely<Database>,
   id: string,
 ): Promise<ProductRow | undefined> {
-  return db.selectFrom("products").selectAll().where("id", "=", id).executeTakeFirst();
+  return findProductQuery.executeTakeFirst(db, { id });
 }
 
 /**
