@@ -74,9 +74,8 @@ export function requestDeadline(
       for (const listener of deadline.listeners.splice(0)) listener();
     }, timeoutMs);
     timer.unref();
-    const stop = () => clearTimeout(timer);
-    res.once("finish", stop);
-    res.once("close", stop);
+    // `close` follows `finish` on every response (and comes alone when the client left).
+    res.once("close", () => clearTimeout(timer));
     next();
   };
 }

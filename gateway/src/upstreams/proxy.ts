@@ -25,7 +25,7 @@ import {
   type UpstreamResilience,
   UpstreamStatusError,
 } from "./resilience.js";
-import { traceUpstreamAttempt } from "./tracing.js";
+import { startAttemptSpan } from "./tracing.js";
 import type { UpstreamInstance, UpstreamPool } from "./upstream-pool.js";
 
 /** What earlier steps set on the request: the request id, the body read, a request logger. */
@@ -131,6 +131,8 @@ interface Exchange {
   abort?: (() => void) | undefined;
   /** How the previous attempt failed: answered when no further attempt can be made. */
   previous?: unknown;
+  /** The upstream response being forwarded, once chosen. */
+  response?: IncomingMessage;
 }
 
 /** Discards a response that will not be forwarded, so its connection can be reused. */
@@ -159,16 +161,19 @@ interface Target {
 }
 
 /**
- * The headers of the request forwarded to `target`: the client's end-to-end headers, the
- * instance's `Host`, `X-Forwarded-For`/`-Proto`/`-Port` appended to and `X-Forwarded-Host` kept
- * when present (the de-facto convention; RFC 7239 `Forwarded` is not produced), the request id,
- * and the length of the body read earlier.
+ * The headers of the request forwarded to `target`, as the flat `[name, value, name, value, ...]`
+ * list `http.request` writes as is (no per-header bookkeeping): the client's end-to-end headers,
+ * the instance's `Host`, `X-Forwarded-For`/`-Proto`/`-Port` appended to and `X-Forwarded-Host`
+ * kept when present (the de-facto convention; RFC 7239 `Forwarded` is not produced), the request
+ * id, the length of the body read earlier (`0` for an empty body of a method that may carry one,
+ * as Node sets it), and `traceparent` when the attempt is traced (instead of the caller's).
  */
 export function forwardedHeaders(
   req: IncomingMessage & { id?: unknown; rawBody?: Buffer },
   host: string,
-): http.OutgoingHttpHeaders {
-  const headers: http.OutgoingHttpHeaders = {};
+  traceparent?: string,
+): string[] {
+  const headers: string[] = [];
   const named = req.headers.connection;
   const dropped =
     typeof named === "string" && named !== ""
@@ -179,25 +184,52 @@ export function forwardedHeaders(
             .map((name) => name.trim()),
         )
       : undefined;
-  for (const name in req.headers) {
-    if (NOT_FORWARDED.has(name) || dropped?.has(name)) continue;
-    headers[name] = req.headers[name];
+  const incoming = req.headers;
+  for (const name in incoming) {
+    if (NOT_FORWARDED.has(name) || dropped?.has(name) || APPENDED.has(name)) continue;
+    if (name === "x-request-id" && typeof req.id === "string") continue;
+    if (traceparent !== undefined && name === "traceparent") continue;
+    const value = incoming[name];
+    if (typeof value === "string") headers.push(name, value);
+    else if (value !== undefined) for (const line of value) headers.push(name, line);
   }
-  headers.host = host;
   const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
-  const port = portOf(req.headers.host) ?? (encrypted ? "443" : "80");
-  appendHeader(headers, "x-forwarded-for", req.socket.remoteAddress ?? "");
-  appendHeader(headers, "x-forwarded-port", port);
-  appendHeader(headers, "x-forwarded-proto", encrypted ? "https" : "http");
-  headers["x-forwarded-host"] = req.headers["x-forwarded-host"] ?? req.headers.host ?? "";
-  if (typeof req.id === "string") headers["x-request-id"] = req.id;
-  if (req.rawBody && req.rawBody.length > 0) headers["content-length"] = req.rawBody.length;
+  const port = portOf(incoming.host) ?? (encrypted ? "443" : "80");
+  headers.push(
+    "host",
+    host,
+    "x-forwarded-for",
+    appended(incoming["x-forwarded-for"], req.socket.remoteAddress ?? ""),
+    "x-forwarded-port",
+    appended(incoming["x-forwarded-port"], port),
+    "x-forwarded-proto",
+    appended(incoming["x-forwarded-proto"], encrypted ? "https" : "http"),
+    "x-forwarded-host",
+    String(incoming["x-forwarded-host"] ?? incoming.host ?? ""),
+  );
+  if (typeof req.id === "string") headers.push("x-request-id", req.id);
+  const length = req.rawBody?.length ?? 0;
+  if (length > 0 || !WITHOUT_BODY.has(req.method ?? "GET")) {
+    headers.push("content-length", String(length));
+  }
+  if (traceparent !== undefined) headers.push("traceparent", traceparent);
   return headers;
 }
 
-function appendHeader(headers: http.OutgoingHttpHeaders, name: string, value: string): void {
-  const existing = headers[name];
-  headers[name] = typeof existing === "string" && existing !== "" ? `${existing},${value}` : value;
+/** Headers {@link forwardedHeaders} writes itself (appended to, kept, or replaced). */
+const APPENDED = new Set([
+  "x-forwarded-for",
+  "x-forwarded-port",
+  "x-forwarded-proto",
+  "x-forwarded-host",
+]);
+
+/** Methods Node sends without `Content-Length` when they carry no body (no chunked default). */
+const WITHOUT_BODY = new Set(["GET", "HEAD", "DELETE", "OPTIONS", "TRACE", "CONNECT"]);
+
+/** `value` appended to a comma-separated header's existing value, if any. */
+function appended(existing: string | string[] | undefined, value: string): string {
+  return typeof existing === "string" && existing !== "" ? `${existing},${value}` : value;
 }
 
 /** The port of a `Host` header value (`example.com:8080` → `8080`), if it names one. */
@@ -246,22 +278,27 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
     exchange.previous = undefined;
     exchange.attempts += 1;
     exchange.tried.add(instance);
+    const span = startAttemptSpan(req, instance, exchange.attempts);
     return new Promise<IncomingMessage>((resolve, reject) => {
+      const failed = (err: unknown) => {
+        exchange.previous = err;
+        reject(err);
+      };
       const proxyReq = target.request({
         hostname: target.hostname,
         port: target.port,
         method: req.method,
         path: target.basePath + (req.url ?? "/"),
-        headers: forwardedHeaders(req, target.host),
+        headers: forwardedHeaders(req, target.host, span?.traceparent),
         agent: target.agent,
       });
       let abandoned = false;
       exchange.abort = () => {
         abandoned = true; // its "socket hang up" says nothing about the instance
         proxyReq.destroy();
-        reject(new ClientGoneError());
+        failed(new ClientGoneError());
       };
-      traceUpstreamAttempt(req, proxyReq, instance, exchange.attempts);
+      span?.watch(proxyReq);
       const limitMs = options.timeoutFor?.(req) ?? timeoutMs;
       proxyReq.setTimeout(limitMs, () => {
         proxyReq.destroy(new UpstreamTimeoutError(service, limitMs));
@@ -269,7 +306,7 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
       proxyReq.once("response", (proxyRes: IncomingMessage) => {
         exchange.abort = undefined;
         if (RETRYABLE_STATUSES.has(proxyRes.statusCode ?? 0)) {
-          reject(new UpstreamStatusError(service, proxyRes));
+          failed(new UpstreamStatusError(service, proxyRes));
         } else resolve(proxyRes);
       });
       proxyReq.once("error", (err: Error) => {
@@ -280,17 +317,19 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
           { err, service, instance: instance.ordinal },
           "upstream request failed",
         );
-        reject(err);
+        failed(err);
       });
       proxyReq.end(req.rawBody && req.rawBody.length > 0 ? req.rawBody : undefined);
-    }).catch((err: unknown) => {
-      exchange.previous = err;
-      throw err;
     });
   };
 
   /** Streams the chosen upstream response to the client (status, headers, body). */
-  const forward = (req: IncomingMessage, res: ServerResponse, upstream: IncomingMessage) => {
+  const forward = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    exchange: Exchange,
+    upstream: IncomingMessage,
+  ) => {
     if (res.headersSent || res.destroyed) {
       // Answered meanwhile (e.g. the whole-request deadline's 504): drop this one.
       upstream.resume();
@@ -310,10 +349,9 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
     } else if (!headers.connection) {
       res.setHeader("connection", req.headers.connection ?? "keep-alive");
     }
-    // Either side going away mid-body ends the other: no half-sent response left hanging.
-    res.once("close", () => {
-      if (!upstream.complete) upstream.destroy();
-    });
+    // Either side going away mid-body ends the other: no half-sent response left hanging (the
+    // client's side: the exchange's `close` listener).
+    exchange.response = upstream;
     upstream.once("close", () => {
       if (!upstream.complete) res.destroy();
     });
@@ -332,7 +370,7 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
         ? exchange.previous
         : err;
     if (last instanceof UpstreamStatusError) {
-      forward(req, res, last.response);
+      forward(req, res, exchange, last.response);
       return;
     }
     if (isBreakerOpen(last)) {
@@ -350,12 +388,16 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
   return {
     handler: (req: ProxiedRequest, res, next) => {
       const exchange: Exchange = { tried: new Set(), next, attempts: 0 };
-      // The client left while an attempt was in flight: abandon it without counting it.
-      res.once("close", () => exchange.abort?.());
+      res.once("close", () => {
+        // The client left while an attempt was in flight: abandon it without counting it; or
+        // mid-body: stop reading the response.
+        exchange.abort?.();
+        if (exchange.response && !exchange.response.complete) exchange.response.destroy();
+      });
       resilience
         .execute(req.method ?? "GET", () => attemptOnce(req, exchange))
         .then(
-          (upstream) => forward(req, res, upstream),
+          (upstream) => forward(req, res, exchange, upstream),
           (err: unknown) => fail(req, res, exchange, err),
         )
         .catch(next);

@@ -193,13 +193,24 @@ export function createUpstreamResilience(
     retryAfterSeconds: () =>
       Math.max(1, Math.ceil((openedAt + settings.breakerHalfOpenMs - Date.now()) / 1_000)),
     execute(method, attempt) {
-      const key = method.toUpperCase();
-      let policy = policies.get(key);
-      if (!policy) {
-        policy = policyFor(key);
-        policies.set(key, policy);
-      }
-      return policy.execute(() => breaker.execute(attempt));
+      // The first attempt runs through the breaker alone: most succeed, and cockatiel's retry
+      // policy (two more async layers and a result object per call) is only entered once an
+      // attempt failed in a way that may be retried. Its attempt 0 is then the one already
+      // made, so the back-off and the bound on retries are the policy's as before.
+      const first = breaker.execute(attempt);
+      if (settings.retries === 0) return first;
+      return first.catch((failure: unknown) => {
+        if (!isRetryable(failure, method)) throw failure;
+        const key = method.toUpperCase();
+        let policy = policies.get(key);
+        if (!policy) {
+          policy = policyFor(key);
+          policies.set(key, policy);
+        }
+        return policy.execute(({ attempt: retry }) =>
+          retry === 0 ? Promise.reject(failure) : breaker.execute(attempt),
+        );
+      });
     },
     onStateChange: (listener) => {
       listeners.push(listener);

@@ -16,19 +16,27 @@ import {
 } from "@portico/kit/core";
 import type { UpstreamInstance } from "./upstream-pool.js";
 
+/** The span of one upstream attempt: its `traceparent`, and how to follow the attempt. */
+export interface AttemptSpan {
+  /** The W3C `traceparent` the upstream request carries instead of the caller's. */
+  traceparent: string | undefined;
+  /** Ends the span when the upstream response ends, or when the attempt fails. */
+  watch(proxyReq: ClientRequest): void;
+}
+
 /**
- * Starts the span of one attempt of `req` at `instance`, sets its `traceparent` on `proxyReq`
- * (before the headers are sent), and ends it when the upstream response ends, or when the attempt
- * fails (status error, exception recorded). Does nothing while tracing is off.
+ * Starts the span of one attempt of `req` at `instance`; undefined while tracing is off. The
+ * caller sends its `traceparent` with the request's headers (they are written at once) and then
+ * hands it the request: the span ends when the upstream response ends, or when the attempt fails
+ * (status error, exception recorded).
  * @param attempt 1 for the first attempt, 2 for the first retry, …
  */
-export function traceUpstreamAttempt(
+export function startAttemptSpan(
   req: IncomingMessage,
-  proxyReq: ClientRequest,
   instance: UpstreamInstance,
   attempt: number,
-): void {
-  if (!tracingEnabled()) return;
+): AttemptSpan | undefined {
+  if (!tracingEnabled()) return undefined;
   const parent = requestContext(req);
   const requestId = (req as IncomingMessage & { id?: unknown }).id;
   const span = tracer().startSpan(
@@ -48,7 +56,6 @@ export function traceUpstreamAttempt(
     parent,
   );
   const traceparent = traceHeaders(trace.setSpan(parent, span))[TRACEPARENT_HEADER];
-  if (traceparent) proxyReq.setHeader(TRACEPARENT_HEADER, traceparent);
 
   let ended = false;
   const end = (error?: unknown) => {
@@ -60,17 +67,20 @@ export function traceUpstreamAttempt(
     }
     span.end();
   };
-  let answered = false;
-  proxyReq.once("response", (res: IncomingMessage) => {
-    answered = true;
-    const status = res.statusCode ?? 0;
-    span.setAttribute("http.response.status_code", status);
-    if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-    res.once("close", () => end());
-  });
-  proxyReq.once("error", (err) => end(err));
-  proxyReq.once("close", () => {
-    // Closed without a response (destroyed, aborted): the error listener above saw why.
-    if (!answered) end(new Error("no response"));
-  });
+  const watch = (proxyReq: ClientRequest) => {
+    let answered = false;
+    proxyReq.once("response", (res: IncomingMessage) => {
+      answered = true;
+      const status = res.statusCode ?? 0;
+      span.setAttribute("http.response.status_code", status);
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      res.once("close", () => end());
+    });
+    proxyReq.once("error", (err) => end(err));
+    proxyReq.once("close", () => {
+      // Closed without a response (destroyed, aborted): the error listener above saw why.
+      if (!answered) end(new Error("no response"));
+    });
+  };
+  return { traceparent, watch };
 }
