@@ -1,5 +1,5 @@
 /** Queries on `users`. Emails passed in must already be canonical (see normalizeEmail). */
-import type { Kysely } from "@portico/kit";
+import { type Kysely, type ParameterOf, prepareQuery } from "@portico/kit";
 import type { Insertable } from "kysely";
 import type { UserRow, UsersDatabase, UsersTable } from "./schema.js";
 
@@ -15,12 +15,18 @@ export async function insertUser(
   return db.insertInto("users").values(user).returningAll().executeTakeFirstOrThrow();
 }
 
+/** The select of {@link findUserById}, compiled once (it runs on every `getCurrentUser`). */
+const findUserByIdQuery = prepareQuery(
+  (db: Kysely<UsersDatabase>, param: ParameterOf<{ id: string }>) =>
+    db.selectFrom("users").selectAll().where("id", "=", param("id")),
+);
+
 /** The user with this id, if any. `id` must be a UUID (the contract validates it). */
 export async function findUserById(
   db: Kysely<UsersDatabase>,
   id: string,
 ): Promise<UserRow | undefined> {
-  return db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
+  return findUserByIdQuery.executeTakeFirst(db, { id });
 }
 
 /** The user with this canonical email, if any. */
