@@ -268,18 +268,14 @@ interface PendingRow {
   id: string;
   aggregate_id: string;
   subject: string;
-  envelope: unknown;
+  /** The envelope as stored, serialised (`envelope::text`): published as it is, never parsed. */
+  envelope: string;
   headers: Record<string, string>;
 }
 
-/**
- * Locks the oldest pending row of each aggregate whose oldest pending row no other relay holds,
- * then reads the pending rows of those aggregates in order. Holding an aggregate's oldest
- * pending row is what entitles a relay to publish that aggregate: another relay cannot take a
- * later row of it until this transaction commits the earlier ones as published.
- */
-async function claimPending<DB>(trx: Kysely<DB>, limit: number): Promise<PendingRow[]> {
-  const heads = await sql<{ aggregate_id: string }>`
+/** The oldest pending row of each aggregate no other relay holds, locked (see claimPending). */
+const claimHeads = prepareQuery(
+  (_db, param: ParameterOf<{ limit: number }>) => sql<{ aggregate_id: string }>`
     select o.aggregate_id from outbox o
     where o.published_at is null
       and not exists (
@@ -288,18 +284,57 @@ async function claimPending<DB>(trx: Kysely<DB>, limit: number): Promise<Pending
           and earlier.published_at is null
           and earlier.seq < o.seq)
     order by o.seq
-    limit ${limit}
-    for update of o skip locked`.execute(trx);
+    limit ${param("limit")}
+    for update of o skip locked`,
+);
+
+/** The pending rows of the claimed aggregates, in order (see claimPending). */
+const readClaimed = prepareQuery(
+  (_db, param: ParameterOf<{ aggregateIds: string[]; limit: number }>) => sql<PendingRow>`
+    select id, aggregate_id, subject, envelope::text as envelope, headers from outbox
+    where published_at is null
+      and aggregate_id = any(${param("aggregateIds")}::text[])
+    order by seq
+    limit ${param("limit")}`,
+);
+
+/** Marks the rows JetStream acknowledged as published: one statement per batch. */
+const markPublished = prepareQuery(
+  (_db, param: ParameterOf<{ ids: string[] }>) => sql`
+    update outbox set published_at = now() where id = any(${param("ids")}::uuid[])`,
+);
+
+/** Counts a failed attempt on the rows whose publish failed. */
+const markFailed = prepareQuery(
+  (_db, param: ParameterOf<{ ids: string[]; error: string }>) => sql`
+    update outbox set attempts = attempts + 1, last_error = ${param("error")}
+    where id = any(${param("ids")}::uuid[])`,
+);
+
+/**
+ * Locks the oldest pending row of each aggregate whose oldest pending row no other relay holds,
+ * then reads the pending rows of those aggregates in order. Holding an aggregate's oldest
+ * pending row is what entitles a relay to publish that aggregate: another relay cannot take a
+ * later row of it until this transaction commits the earlier ones as published.
+ */
+async function claimPending<DB>(trx: Kysely<DB>, limit: number): Promise<PendingRow[]> {
+  const heads = await claimHeads.execute(trx, { limit });
   if (heads.rows.length === 0) return [];
   // A separate statement, so its snapshot includes everything committed before the locks.
   // Ordered by seq and limited, it holds a prefix of each claimed aggregate's pending rows.
-  const { rows } = await sql<PendingRow>`
-    select id, aggregate_id, subject, envelope, headers from outbox
-    where published_at is null
-      and aggregate_id = any(${heads.rows.map((h) => h.aggregate_id)}::text[])
-    order by seq
-    limit ${limit}`.execute(trx);
-  return rows;
+  const aggregateIds = heads.rows.map((h) => h.aggregate_id);
+  return (await readClaimed.execute(trx, { aggregateIds, limit })).rows;
+}
+
+/** The rows of each aggregate, in their (seq) order; aggregates in the order they first appear. */
+function byAggregate(rows: readonly PendingRow[]): PendingRow[][] {
+  const chains = new Map<string, PendingRow[]>();
+  for (const row of rows) {
+    const chain = chains.get(row.aggregate_id);
+    if (chain) chain.push(row);
+    else chains.set(row.aggregate_id, [row]);
+  }
+  return [...chains.values()];
 }
 
 /** The error text stored in `last_error` and logged (bounded). */
@@ -361,7 +396,7 @@ export function startOutboxRelay<DB>(options: OutboxRelayOptions<DB>): OutboxRel
         for (const [name, value] of Object.entries({ ...row.headers, ...traceHeaders() })) {
           h.set(name, value);
         }
-        return js.publish(row.subject, JSON.stringify(row.envelope), {
+        return js.publish(row.subject, row.envelope, {
           msgID: row.id,
           headers: h,
           timeout: publishTimeoutMs,
@@ -370,31 +405,41 @@ export function startOutboxRelay<DB>(options: OutboxRelayOptions<DB>): OutboxRel
     );
   }
 
-  /** One transaction: claim, publish in order until the first failure, mark. */
+  /**
+   * One transaction: claim, publish, mark. The aggregates' chains are published concurrently (their
+   * acks awaited together), the rows of one aggregate one after the other, each only once the one
+   * before it was acknowledged; after the first failure no further publish starts (a later row of
+   * that aggregate must not overtake it, and while JetStream is unreachable every publish would
+   * only wait for its timeout). Acknowledged rows are marked published, failed ones get an attempt
+   * counted, each in one statement.
+   */
   async function publishBatch(): Promise<{ read: number; error?: unknown }> {
     if (nc.isClosed()) return { read: 0, error: new Error("NATS connection closed") };
     if (!connected) return { read: 0, error: new Error("NATS disconnected") };
     return db.transaction().execute(async (trx) => {
       const rows = await claimPending(trx, batchSize);
       const published: string[] = [];
+      const failed: string[] = [];
       let error: unknown;
-      for (const row of rows) {
-        try {
-          await publishRow(row);
-        } catch (err) {
-          // Stop here: a later row of this aggregate must not overtake it, and while
-          // JetStream is unreachable every other publish would only wait for its timeout.
-          error = err;
-          await sql`update outbox set attempts = attempts + 1, last_error = ${describeError(err)}
-            where id = ${row.id}`.execute(trx);
-          break;
-        }
-        published.push(row.id);
+      await Promise.all(
+        byAggregate(rows).map(async (chain) => {
+          for (const row of chain) {
+            if (error !== undefined) return;
+            try {
+              await publishRow(row);
+            } catch (err) {
+              error ??= err;
+              failed.push(row.id);
+              return;
+            }
+            published.push(row.id);
+          }
+        }),
+      );
+      if (failed.length > 0) {
+        await markFailed.execute(trx, { ids: failed, error: describeError(error) });
       }
-      if (published.length > 0) {
-        await sql`update outbox set published_at = now()
-          where id = any(${published}::uuid[])`.execute(trx);
-      }
+      if (published.length > 0) await markPublished.execute(trx, { ids: published });
       return error === undefined ? { read: rows.length } : { read: rows.length, error };
     });
   }

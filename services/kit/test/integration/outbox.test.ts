@@ -291,6 +291,36 @@ describe("startOutboxRelay", () => {
     expect(messages.map((m) => m.msgId)).toEqual([first.id, second.id]);
   });
 
+  it("publishes other aggregates past a failed publish, and nothing of that aggregate after it", async () => {
+    const stuck = uuidv7();
+    const other = uuidv7();
+    // A row no stream captures: JetStream has no responder for its subject, so its publish fails.
+    await sql`insert into outbox (id, aggregate_id, subject, envelope)
+      values (${uuidv7()}, ${stuck}, 'unstreamed.subject', '{}'::jsonb)`.execute(db);
+    const after = await stockChanged(stuck, 1);
+    const published = await stockChanged(other, 1);
+    relay();
+    await waitFor("the failed attempt to be counted", async () => {
+      const row = await db
+        .selectFrom("outbox")
+        .select(["attempts", "last_error"])
+        .where("subject", "=", "unstreamed.subject")
+        .executeTakeFirst();
+      return (row?.attempts ?? 0) > 0 && row?.last_error !== null;
+    });
+    await waitFor("the other aggregate's event to be published", async () =>
+      (await readStream()).some((m) => m.msgId === published.id),
+    );
+    expect((await readStream()).map((m) => m.msgId)).not.toContain(after.id);
+    const waiting = await db
+      .selectFrom("outbox")
+      .select("id")
+      .where("published_at", "is", null)
+      .where("aggregate_id", "=", stuck)
+      .execute();
+    expect(waiting).toHaveLength(2);
+  });
+
   it("with two relays publishes 20 aggregates × 10 events exactly once, in order per aggregate", async () => {
     const aggregates = Array.from({ length: 20 }, () => uuidv7());
     // Each relay on a connection of its own, as in two service instances.
