@@ -355,7 +355,15 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
     upstream.once("close", () => {
       if (!upstream.complete) res.destroy();
     });
-    upstream.pipe(res);
+    // The body, chunk by chunk with back-pressure: what `pipe` does, without its half-dozen
+    // listeners on each side per response.
+    upstream.on("data", (chunk: Buffer) => {
+      if (!res.write(chunk)) {
+        upstream.pause();
+        res.once("drain", () => upstream.resume());
+      }
+    });
+    upstream.once("end", () => res.end());
   };
 
   /** Answers for an exchange that produced no response to forward. */
