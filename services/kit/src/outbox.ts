@@ -252,6 +252,51 @@ export interface OutboxRelayOptions<DB> {
   retryBaseMs?: number;
   /** Largest retry delay in ms (default 10 000). */
   retryMaxMs?: number;
+  /**
+   * How long published rows are kept, in ms (default {@link DEFAULT_OUTBOX_RETENTION_MS}, 7 days:
+   * what was published when, with which request id, stays queryable for that long); older ones
+   * are deleted by {@link pruneOutbox}, which the relay runs at start and every `pruneEveryMs`.
+   * `Infinity` keeps every row. Pending rows are never pruned.
+   */
+  retentionMs?: number;
+  /** Period of the pruning, in ms (default 10 minutes). */
+  pruneEveryMs?: number;
+}
+
+/** How long the relay keeps published outbox rows by default: 7 days, in ms. */
+export const DEFAULT_OUTBOX_RETENTION_MS = 7 * 24 * 60 * 60 * 1_000;
+
+/** Deletes up to `limit` published rows published before `cutoff`, oldest first. */
+const deletePublishedBefore = prepareQuery(
+  (_db, param: ParameterOf<{ cutoff: Date; limit: number }>) => sql`
+    delete from outbox where id in (
+      select id from outbox
+      where published_at < ${param("cutoff")}
+      order by seq
+      limit ${param("limit")}
+      for update skip locked)`,
+);
+
+/**
+ * Deletes the outbox rows published more than `retentionMs` ago (pending rows are never
+ * touched), in statements of at most `chunk` rows so no single one holds many locks.
+ * Safe beside other relays pruning the same table (`SKIP LOCKED`).
+ * @returns how many rows were deleted.
+ * @throws the database's error; rows deleted by earlier statements stay deleted.
+ */
+export async function pruneOutbox<DB>(
+  db: Kysely<DB>,
+  retentionMs: number,
+  chunk = 1_000,
+): Promise<number> {
+  const cutoff = new Date(Date.now() - retentionMs);
+  let deleted = 0;
+  for (;;) {
+    const { numAffectedRows } = await deletePublishedBefore.execute(db, { cutoff, limit: chunk });
+    const count = Number(numAffectedRows ?? 0n);
+    deleted += count;
+    if (count < chunk) return deleted;
+  }
 }
 
 /** A running relay. */
@@ -357,6 +402,7 @@ function backoffMs(failures: number, baseMs: number, maxMs: number): number {
  * JetStream answers again (a NATS reconnect retries at once). The outage is logged once when it
  * starts (with the backlog) and once when it ends. Rows stay pending meanwhile; none is dropped.
  * A crash between publish and commit republishes the batch, which JetStream de-duplicates.
+ * Published rows are kept for `retentionMs` (default 7 days), then pruned ({@link pruneOutbox}).
  */
 export function startOutboxRelay<DB>(options: OutboxRelayOptions<DB>): OutboxRelay {
   const { db, nc, log } = options;
@@ -365,6 +411,8 @@ export function startOutboxRelay<DB>(options: OutboxRelayOptions<DB>): OutboxRel
   const publishTimeoutMs = options.publishTimeoutMs ?? 5_000;
   const retryBaseMs = options.retryBaseMs ?? 250;
   const retryMaxMs = options.retryMaxMs ?? 10_000;
+  const retentionMs = options.retentionMs ?? DEFAULT_OUTBOX_RETENTION_MS;
+  const pruneEveryMs = options.pruneEveryMs ?? 10 * 60 * 1_000;
   const js: JetStreamClient = jetstream(nc, { timeout: publishTimeoutMs });
 
   let connected = !nc.isClosed();
@@ -529,6 +577,23 @@ export function startOutboxRelay<DB>(options: OutboxRelayOptions<DB>): OutboxRel
   run();
   const untrack = trackOutboxBacklog(() => outboxBacklog(db));
 
+  let pruning: Promise<void> | undefined;
+  /** One pruning pass; a failure is logged and the next pass tries again. */
+  function prune(): void {
+    if (stopped || pruning) return;
+    pruning = pruneOutbox(db, retentionMs)
+      .then((deleted) => {
+        if (deleted > 0) log.debug({ deleted, retentionMs }, "outbox: published rows pruned");
+      })
+      .catch((err: unknown) => log.warn({ err }, "outbox: pruning published rows failed"))
+      .finally(() => {
+        pruning = undefined;
+      });
+  }
+  const pruneTimer = Number.isFinite(retentionMs) ? setInterval(prune, pruneEveryMs) : undefined;
+  pruneTimer?.unref();
+  if (pruneTimer) detached(prune);
+
   let stopping: Promise<void> | undefined;
   return {
     kick() {
@@ -539,9 +604,11 @@ export function startOutboxRelay<DB>(options: OutboxRelayOptions<DB>): OutboxRel
       stopping ??= (async () => {
         stopped = true;
         untrack();
+        clearInterval(pruneTimer);
         clearTimeout(timer);
         (statuses as { stop?: () => void }).stop?.();
         await inFlight;
+        await pruning;
       })();
       return stopping;
     },

@@ -26,6 +26,7 @@ import {
   type OutboxRelay,
   outboxBacklog,
   outboxMigration,
+  pruneOutbox,
   startOutboxRelay,
 } from "../../src/outbox.js";
 import { waitFor } from "../support/wait.js";
@@ -390,6 +391,33 @@ describe("startOutboxRelay", () => {
     expect(warnings[0]?.pending).toBeGreaterThanOrEqual(1);
     expect(lines.filter((l) => l.msg === "outbox relay publishing again")).toHaveLength(1);
   }, 60_000);
+});
+
+describe("pruneOutbox", () => {
+  it("deletes the rows published before the retention, never a pending or a recent one", async () => {
+    const productId = uuidv7();
+    const events = [];
+    for (let level = 1; level <= 5; level += 1) events.push(await stockChanged(productId, level));
+    const [old1, old2, recent] = events.map((event) => event.id);
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await db
+      .updateTable("outbox")
+      .set({ published_at: hourAgo })
+      .where("id", "in", [old1 as string, old2 as string])
+      .execute();
+    await db
+      .updateTable("outbox")
+      .set({ published_at: new Date() })
+      .where("id", "=", recent as string)
+      .execute();
+
+    // Chunks of one: the loop runs until a statement deletes less than a chunk.
+    expect(await pruneOutbox(db, 60_000, 1)).toBe(2);
+    const left = await db.selectFrom("outbox").select("id").orderBy("seq").execute();
+    expect(left.map((row) => row.id)).toEqual(events.slice(2).map((event) => event.id));
+    expect(await pending()).toBe(2);
+    expect(await pruneOutbox(db, 60_000)).toBe(0);
+  });
 });
 
 describe("JetStream de-duplication the relay relies on", () => {
