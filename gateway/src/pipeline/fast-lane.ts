@@ -189,7 +189,13 @@ export function createFastLane(
       return;
     }
     const query = mark < 0 ? "" : url.slice(mark + 1);
-    const found: Candidate = { ...matched, query, operation, proxy };
+    const found: Candidate = {
+      route: matched.route,
+      pathParams: matched.pathParams,
+      query,
+      operation,
+      proxy,
+    };
     // From the arrival, a slow body included; the app keeps it if the request is handed over.
     options.deadline(req, res, noop);
     if (length === 0) decide(req, res, found, EMPTY);
