@@ -11,7 +11,7 @@ import { createLogger } from "../../src/logger.js";
 import { notFound } from "../../src/problem.js";
 import { listen, type RunningServer } from "../../src/server.js";
 import { createTestIssuer, requestJson as request, type TestIssuer } from "../../src/testing.js";
-import { type operations, widgetsContract } from "../support/widgets-contract.js";
+import { type operations, sprocket, widgetsContract } from "../support/widgets-contract.js";
 
 const WIDGET_ID = "0192f0c1-7c1a-7b3e-9f43-2d8a5c1e4b10";
 const MISSING_ID = "0192f0c1-7c1a-7b3e-9f43-000000000000";
@@ -29,12 +29,7 @@ const handlers: Handlers<operations> = {
     if (input.path.widgetId === MISSING_ID) throw notFound("No widget has this id.");
     return {
       status: 200,
-      body: {
-        id: input.path.widgetId,
-        name: "Sprocket",
-        price: { amount: 250, currency: "EUR" },
-        ...(input.query.limit !== undefined ? { limit: input.query.limit } : {}),
-      },
+      body: sprocket(input.path.widgetId, input.query.limit),
     };
   },
   createWidget: async (input) => {

@@ -19,7 +19,7 @@ import { serviceMetrics } from "../../src/metrics.js";
 import { listen, type RunningServer } from "../../src/server.js";
 import { createTestIssuer } from "../../src/testing.js";
 import { type SampledRequest, sampleRequests, urlOf } from "../support/contract-requests.js";
-import { type operations, widgetsContract } from "../support/widgets-contract.js";
+import { type operations, sprocket, widgetsContract } from "../support/widgets-contract.js";
 
 const logger = createLogger("kit-dispatcher-test", process.env.TEST_LOG_LEVEL ?? "silent");
 const WIDGET_ID = "0192f0c1-7c1a-7b3e-9f43-2d8a5c1e4b10";
@@ -53,12 +53,7 @@ const handlers: Handlers<operations> = {
     return {
       status: 200,
       headers: { ETag: '"v1"' },
-      body: {
-        id: input.path.widgetId,
-        name: "Sprocket",
-        price: { amount: 250, currency: "EUR" },
-        ...(input.query.limit !== undefined ? { limit: input.query.limit } : {}),
-      },
+      body: sprocket(input.path.widgetId, input.query.limit),
     };
   },
   createWidget: async (input) => {

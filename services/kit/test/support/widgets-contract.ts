@@ -191,6 +191,16 @@ interface JsonResponse<T> {
   content: { "application/json": T };
 }
 
+/** The widget "Sprocket" of id `id` (with `limit` when given), as a handler answers it. */
+export function sprocket(id: string, limit?: number): Widget {
+  return {
+    id,
+    name: "Sprocket",
+    price: { amount: 250, currency: "EUR" },
+    ...(limit !== undefined ? { limit } : {}),
+  };
+}
+
 /** The operations of {@link widgetsContract}, shaped like openapi-typescript's output. */
 export interface operations {
   createWidget: {
