@@ -77,9 +77,73 @@ const handlers: Handlers<operations> = {
   },
 };
 
-const servers: { fast: RunningServer | undefined; reference: RunningServer | undefined } = {
-  fast: undefined,
-  reference: undefined,
+/** A pair of apps on one contract: with the dispatcher and without. */
+interface Pair {
+  fast: RunningServer | undefined;
+  reference: RunningServer | undefined;
+}
+
+const servers: Pair = { fast: undefined, reference: undefined };
+/** The pair on {@link thingsContract}. */
+const things: Pair = { fast: undefined, reference: undefined };
+
+/**
+ * A second contract for what the widgets do not declare: a default behind a `$ref`, a header
+ * parameter with a default, body defaults, a body optional by `required: false`.
+ */
+const anyObject = {
+  description: "d",
+  content: { "application/json": { schema: { type: "object" } } },
+};
+const thingsContract: Record<string, unknown> = {
+  openapi: "3.1.0",
+  info: { title: "Things (kit test)", version: "1.0.0" },
+  paths: {
+    "/things/{id}": {
+      parameters: [{ name: "id", in: "path", required: true, schema: { type: "integer" } }],
+      get: {
+        operationId: "getThing",
+        parameters: [
+          { name: "limit", in: "query", schema: { $ref: "#/components/schemas/Limit" } },
+          { name: "q", in: "query", schema: { type: "string", maxLength: 20 } },
+          { name: "X-Page", in: "header", schema: { type: "integer", default: 1 } },
+        ],
+        responses: { "200": anyObject },
+      },
+      put: {
+        operationId: "putThing",
+        requestBody: {
+          content: { "application/json": { schema: { $ref: "#/components/schemas/Thing" } } },
+        },
+        responses: { "200": anyObject },
+      },
+      post: {
+        operationId: "touchThing",
+        requestBody: {
+          required: false,
+          content: { "application/json": { schema: { type: "object" } } },
+        },
+        responses: { "200": anyObject },
+      },
+    },
+  },
+  components: {
+    schemas: {
+      Limit: { type: "integer", minimum: 1, maximum: 100, default: 20 },
+      Thing: {
+        type: "object",
+        additionalProperties: false,
+        properties: { name: { type: "string" }, colour: { type: "string", default: "red" } },
+      },
+    },
+  },
+};
+
+/** Each things handler records its input and echoes the header parameter. */
+const thingHandler = async (input: HandlerInput<unknown>) => {
+  record(input);
+  (seen as Record<string, unknown>).page = input.headers["x-page"];
+  return { status: 200, body: {} };
 };
 let adminToken = "";
 let userToken = "";
@@ -104,13 +168,32 @@ beforeAll(async () => {
       exitOnSignal: false,
     });
   }
+  for (const lane of ["fast", "reference"] as const) {
+    const app = createApp({
+      contract: thingsContract,
+      handlers: { getThing: thingHandler, putThing: thingHandler, touchThing: thingHandler },
+      verifyToken: issuer.verifyToken,
+      logger,
+      validateResponses: true,
+      readiness: {},
+      fastLane: lane === "fast",
+    });
+    things[lane] = await listen(app, {
+      port: 0,
+      host: "127.0.0.1",
+      log: logger,
+      exitOnSignal: false,
+    });
+  }
   adminToken = await issuer.tokenFor({ role: "admin", userId: "admin-1", email: "a@example.com" });
   userToken = await issuer.tokenFor({ role: "user" });
 });
 
 afterAll(async () => {
-  await servers.fast?.close();
-  await servers.reference?.close();
+  for (const pair of [servers, things]) {
+    await pair.fast?.close();
+    await pair.reference?.close();
+  }
 });
 
 interface Case {
@@ -256,12 +339,12 @@ async function laneCounts(): Promise<{ fast: number; reference: number }> {
 }
 
 /** Sends every case both ways, one after the other; the differences found. */
-async function compare(cases: Case[]): Promise<unknown[]> {
+async function compare(cases: Case[], pair: Pair = servers): Promise<unknown[]> {
   const differences: unknown[] = [];
   for (const [index, c] of cases.entries()) {
     const requestId = `case-${index}`;
-    const fast = await observe(servers.fast, c, requestId);
-    const reference = await observe(servers.reference, c, requestId);
+    const fast = await observe(pair.fast, c, requestId);
+    const reference = await observe(pair.reference, c, requestId);
     if (JSON.stringify(fast) !== JSON.stringify(reference)) {
       differences.push({ case: c.name, fast, reference });
     }
@@ -286,6 +369,49 @@ describe("the contract dispatcher and the Express pipeline", () => {
     const after = await laneCounts();
     expect(after.fast - before.fast).toBe(0);
     expect(after.reference - before.reference).toBe(cases.length);
+  });
+
+  it("give the handler the same defaults and coerced values on a contract that declares more", async () => {
+    const put = (name: string, body: string, headers: Record<string, string> = {}): Case => ({
+      name,
+      method: "PUT",
+      path: "/things/7",
+      headers: { "content-type": "application/json", ...headers },
+      body,
+    });
+    const valid: Case[] = [
+      { name: "defaults", method: "GET", path: "/things/7" },
+      {
+        name: "values",
+        method: "GET",
+        path: "/things/007?limit=5&q=a%3Ab",
+        headers: { "x-page": "3" },
+      },
+      put("body defaults", JSON.stringify({ name: "a" })),
+      { name: "no optional body", method: "POST", path: "/things/7" },
+      { ...put("an optional body", "{}"), method: "POST" },
+    ];
+    const invalid: Case[] = [
+      { name: "reserved character", method: "GET", path: "/things/7?q=a:b" },
+      { name: "a plus", method: "GET", path: "/things/7?q=a+b" },
+      {
+        name: "a header out of type",
+        method: "GET",
+        path: "/things/7",
+        headers: { "x-page": "x" },
+      },
+      { name: "not an integer", method: "GET", path: "/things/7.5" },
+      { name: "no body where it is optional by default", method: "PUT", path: "/things/7" },
+      put("a closed body", JSON.stringify({ size: 1 })),
+    ];
+    const before = await laneCounts();
+    expect(await compare(valid, things)).toEqual([]);
+    const middle = await laneCounts();
+    expect(middle.fast - before.fast).toBe(valid.length);
+    expect(await compare(invalid, things)).toEqual([]);
+    const after = await laneCounts();
+    expect(after.fast - middle.fast).toBe(0);
+    expect(after.reference - middle.reference).toBe(invalid.length);
   });
 
   it("reach the handler with the same coerced values (a sanity check of the comparison)", async () => {
