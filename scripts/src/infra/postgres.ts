@@ -24,6 +24,7 @@ import pg from "pg";
 import { InfraError } from "./errors.js";
 import { getFreePort } from "./ports.js";
 import type { LogSink } from "./process.js";
+import { reapOnExit } from "./reaper.js";
 
 const run = promisify(execFile);
 
@@ -312,12 +313,15 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Post
       ? proc
       : undefined;
   };
-  // Last resort when this process exits without calling stop(): fast shutdown of the postmaster.
+  // Last resort when this process exits without calling stop(): fast shutdown of the postmaster
+  // (from an `exit` handler, and from the reaper when this process is killed outright).
   const onExit = () => running()?.kill("SIGINT");
   process.on("exit", onExit);
+  let release = () => {};
   const stop = async () => {
     if (running()) await server.stop();
     process.off("exit", onExit);
+    release();
   };
 
   await mkdir(dirname(dataDir), { recursive: true });
@@ -356,6 +360,9 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Post
   } finally {
     clearTimeout(timer);
   }
+  const postmaster = running()?.pid;
+  if (postmaster !== undefined)
+    release = reapOnExit({ pid: postmaster, group: false, signal: "SIGINT" });
 
   const urlOf = (db: string) =>
     `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(db)}`;

@@ -4,6 +4,7 @@ import { createInterface } from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
 import pc from "picocolors";
 import { InfraError } from "./errors.js";
+import { reapOnExit } from "./reaper.js";
 
 /** Which output stream of a child process a log line came from. */
 export type LogStream = "stdout" | "stderr";
@@ -81,7 +82,9 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 /**
  * Spawns `command` as the leader of a new process group, piping each stdout/stderr line to
  * `options.log` and keeping the last lines for error messages. Never throws for a missing command:
- * `exited` then resolves with `error` set.
+ * `exited` then resolves with `error` set. The group is stopped when this process exits without
+ * stopping it: SIGKILL from an `exit` handler, and (see `reaper.ts`) SIGTERM then SIGKILL from
+ * the reaper even when this process is killed by SIGKILL.
  */
 export function spawnManaged(options: SpawnOptions): ManagedProcess {
   const { name, log = silentSink, tailLines = 50 } = options;
@@ -100,6 +103,11 @@ export function spawnManaged(options: SpawnOptions): ManagedProcess {
   });
   installExitHook();
   live.add(child);
+  // Its group is stopped even when this process dies without running the exit hook (SIGKILL).
+  const release =
+    child.pid !== undefined && process.platform !== "win32"
+      ? reapOnExit({ pid: child.pid })
+      : () => {};
 
   for (const stream of ["stdout", "stderr"] as const) {
     const readable = child[stream];
@@ -112,6 +120,7 @@ export function spawnManaged(options: SpawnOptions): ManagedProcess {
       if (info) return;
       info = result;
       live.delete(child);
+      release();
       resolve(result);
     };
     child.once("exit", (code, signal) => finish({ code, signal }));
