@@ -171,7 +171,11 @@ beforeAll(async () => {
   for (const lane of ["fast", "reference"] as const) {
     const app = createApp({
       contract: thingsContract,
-      handlers: { getThing: thingHandler, putThing: thingHandler, touchThing: thingHandler },
+      handlers: {
+        getThing: thingHandler,
+        putThing: thingHandler,
+        touchThing: thingHandler,
+      } as unknown as Handlers<Record<string, never>>,
       verifyToken: issuer.verifyToken,
       logger,
       validateResponses: true,
