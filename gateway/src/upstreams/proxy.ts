@@ -124,7 +124,10 @@ export interface UpstreamProxyOptions {
 
 /** One request's way through the pool, possibly over several attempts. */
 interface Exchange {
-  tried: Set<UpstreamInstance>;
+  /** The instance of the first attempt (the set of those tried is only made for a retry). */
+  first?: UpstreamInstance;
+  /** Every instance tried, once a second attempt is made. */
+  tried?: Set<UpstreamInstance>;
   next: (err?: unknown) => void;
   attempts: number;
   /** Abandons the attempt in flight (the client left). */
@@ -134,6 +137,9 @@ interface Exchange {
   /** The upstream response being forwarded, once chosen. */
   response?: IncomingMessage;
 }
+
+/** No instance tried yet. */
+const NONE_TRIED: ReadonlySet<UpstreamInstance> = new Set();
 
 /** Discards a response that will not be forwarded, so its connection can be reused. */
 function discard(failure: unknown): void {
@@ -268,16 +274,18 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
 
   /** One attempt: the next instance, the request sent, settled by the response headers. */
   const attemptOnce = (req: ProxiedRequest, exchange: Exchange) => {
+    if (exchange.first !== undefined) exchange.tried ??= new Set([exchange.first]);
+    const tried = exchange.tried ?? NONE_TRIED;
     // Untried instances first; when every one was tried, any that is up again.
-    const instance =
-      pool.pick(exchange.tried) ?? (exchange.tried.size > 0 ? pool.pick() : undefined);
+    const instance = pool.pick(tried) ?? (tried.size > 0 ? pool.pick(NONE_TRIED) : undefined);
     const target = instance ? targets.get(instance) : undefined;
     if (!instance || !target) throw new NoInstanceError(service);
     if (exchange.attempts > 0) options.onRetry?.();
     discard(exchange.previous);
     exchange.previous = undefined;
     exchange.attempts += 1;
-    exchange.tried.add(instance);
+    if (exchange.tried) exchange.tried.add(instance);
+    else exchange.first = instance;
     const span = startAttemptSpan(req, instance, exchange.attempts);
     return new Promise<IncomingMessage>((resolve, reject) => {
       const failed = (err: unknown) => {
@@ -395,7 +403,7 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
 
   return {
     handler: (req: ProxiedRequest, res, next) => {
-      const exchange: Exchange = { tried: new Set(), next, attempts: 0 };
+      const exchange: Exchange = { next, attempts: 0 };
       res.once("close", () => {
         // The client left while an attempt was in flight: abandon it without counting it; or
         // mid-body: stop reading the response.
