@@ -140,14 +140,24 @@ async function started(name: string, stop: () => Promise<void>): Promise<void> {
   if (aborter.signal.aborted) throw aborter.signal.reason;
 }
 
-async function stopAll(): Promise<void> {
-  for (const { name, stop } of stops.splice(0).reverse()) {
-    try {
-      await stop();
-    } catch (error) {
-      say(pc.red(`stopping ${name} failed: ${(error as Error).message}`));
+let stopping: Promise<void> | undefined;
+
+/**
+ * Stops everything registered, in reverse; once: a second caller (a signal arriving while a failed
+ * start-up is being cleaned up, or the reverse) waits for the same stop instead of exiting early.
+ */
+function stopAll(): Promise<void> {
+  supervisor.stop(); // no crash is restarted from here on
+  stopping ??= (async () => {
+    for (const { name, stop } of stops.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        say(pc.red(`stopping ${name} failed: ${(error as Error).message}`));
+      }
     }
-  }
+  })();
+  return stopping;
 }
 
 /**
@@ -352,6 +362,7 @@ let startup: Promise<RunningSystem> | undefined;
 onShutdownSignal(async (signal) => {
   say(`${signal}: stopping…`);
   aborter.abort();
+  supervisor.stop(); // a process dying from here on is not restarted
   // Let an in-flight start-up step settle (it stops itself on abort), but do not wait forever.
   await Promise.race([startup?.catch(() => {}), new Promise((r) => setTimeout(r, 15_000))]);
   await stopAll();
@@ -359,8 +370,21 @@ onShutdownSignal(async (signal) => {
   return 0;
 });
 
+// A reader of our output that goes away (`npm start | head`, a closed pipe) asks us to stop as a
+// closed terminal does (instead of an uncaught EPIPE killing us before we stopped anything).
+let readerGone = false;
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  if (readerGone) return;
+  readerGone = true;
+  process.kill(process.pid, "SIGHUP");
+});
+
 startup = startAll();
 startup.catch(async (error: unknown) => {
+  // A helper in our process group (esbuild's service) dies of the same Ctrl-C a moment before its
+  // signal reaches us: let that signal arrive, so the stop is reported as a stop, not a failure.
+  await new Promise((resolve) => setTimeout(resolve, 200));
   if (aborter.signal.aborted) return; // a signal handler owns the shutdown
   aborter.abort();
   const detail = isInfraError(error) ? error.message : ((error as Error).stack ?? String(error));
