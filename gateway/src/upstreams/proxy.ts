@@ -292,6 +292,7 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
         exchange.previous = err;
         reject(err);
       };
+      const limitMs = options.timeoutFor?.(req) ?? timeoutMs;
       const proxyReq = target.request({
         hostname: target.hostname,
         port: target.port,
@@ -299,6 +300,9 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
         path: target.basePath + (req.url ?? "/"),
         headers: forwardedHeaders(req, target.host, span?.traceparent),
         agent: target.agent,
+        // The socket's inactivity timeout, armed by the agent when it hands the socket over
+        // (`setTimeout()` on the request would add two listeners and a closure per request).
+        timeout: limitMs,
       });
       let abandoned = false;
       exchange.abort = () => {
@@ -307,8 +311,7 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
         failed(new ClientGoneError());
       };
       span?.watch(proxyReq);
-      const limitMs = options.timeoutFor?.(req) ?? timeoutMs;
-      proxyReq.setTimeout(limitMs, () => {
+      proxyReq.on("timeout", () => {
         proxyReq.destroy(new UpstreamTimeoutError(service, limitMs));
       });
       proxyReq.once("response", (proxyRes: IncomingMessage) => {
