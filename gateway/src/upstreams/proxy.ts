@@ -314,7 +314,7 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
       proxyReq.on("timeout", () => {
         proxyReq.destroy(new UpstreamTimeoutError(service, limitMs));
       });
-      proxyReq.once("response", (proxyRes: IncomingMessage) => {
+      proxyReq.on("response", (proxyRes: IncomingMessage) => {
         exchange.abort = undefined;
         if (RETRYABLE_STATUSES.has(proxyRes.statusCode ?? 0)) {
           failed(new UpstreamStatusError(service, proxyRes));
@@ -363,7 +363,7 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
     // Either side going away mid-body ends the other: no half-sent response left hanging (the
     // client's side: the exchange's `close` listener).
     exchange.response = upstream;
-    upstream.once("close", () => {
+    upstream.on("close", () => {
       if (!upstream.complete) res.destroy();
     });
     // The body, chunk by chunk with back-pressure: what `pipe` does, without its half-dozen
@@ -374,7 +374,7 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
         res.once("drain", () => upstream.resume());
       }
     });
-    upstream.once("end", () => res.end());
+    upstream.on("end", () => res.end());
   };
 
   /** Answers for an exchange that produced no response to forward. */
@@ -407,7 +407,7 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
   return {
     handler: (req: ProxiedRequest, res, next) => {
       const exchange: Exchange = { next, attempts: 0 };
-      res.once("close", () => {
+      res.on("close", () => {
         // The client left while an attempt was in flight: abandon it without counting it; or
         // mid-body: stop reading the response.
         exchange.abort?.();
