@@ -3,10 +3,12 @@
  * fresh, empty data directory: PostgreSQL cluster initialised, databases created and migrated,
  * JetStream store new) and warm (the same directory again). `PORTICO_DATA_DIR` points it at a
  * temporary directory, so the developer's own `.data/` is never touched. `npm start` binds fixed
- * ports; when one is taken the section is reported as not measured.
+ * ports; when one is taken the section is reported as not measured. Each start is stopped as a
+ * user stops it (Ctrl-C: SIGINT to its process group) and must leave nothing behind: a start whose
+ * processes outlive it, or keep a port, ends the section with what was left (and kills that).
  */
-import { spawn } from "node:child_process";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { type ChildProcess, spawn } from "node:child_process";
+import { chmod, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -61,22 +63,63 @@ function groupAlive(pgid: number): boolean {
 /**
  * Stops `npm start` as Ctrl-C would: SIGINT to its process group (npm, tsx, the orchestrator),
  * then waits until the whole group is gone — the orchestrator exits only after it stopped every
- * service and its infrastructure, so killing it earlier would orphan them. SIGKILL after
- * `graceMs`.
+ * service and its infrastructure. SIGKILL after `graceMs`. Resolves how it went, e.g. `exited
+ * with code 0 1.2 s after SIGINT`.
  */
-async function stopGroup(pgid: number, graceMs: number): Promise<void> {
+async function stopGroup(
+  child: ChildProcess,
+  exited: Promise<string>,
+  graceMs: number,
+): Promise<string> {
+  const pgid = child.pid as number;
+  const begin = performance.now();
   try {
     process.kill(-pgid, "SIGINT");
   } catch {
-    return;
+    return `had already ${await exited}`;
   }
   const deadline = Date.now() + graceMs;
   while (groupAlive(pgid) && Date.now() < deadline) await delay(100);
-  if (groupAlive(pgid)) process.kill(-pgid, "SIGKILL");
+  const after = `${((performance.now() - begin) / 1000).toFixed(1)} s after SIGINT`;
+  if (!groupAlive(pgid)) {
+    const held = delay(5000).then(() => "exited, its output still held open by another process,");
+    return `${await Promise.race([exited, held])} ${after}`;
+  }
+  process.kill(-pgid, "SIGKILL");
+  return `was still running ${after}: killed (SIGKILL)`;
 }
 
-/** Spawns `npm start` with `dataDir`, waits for "Portico is up", stops it; resolves its timing. */
-async function timeStart(dataDir: string, timeoutMs: number): Promise<StartTiming> {
+/**
+ * Processes still running with `PORTICO_DATA_DIR=dataDir` in their environment (read from
+ * `/proc/<pid>/environ`, so Linux only; elsewhere none are found): what a start with that data
+ * directory left behind, e.g. `4242 node …/users/src/main.js`.
+ */
+async function processesOf(dataDir: string): Promise<{ pid: number; command: string }[]> {
+  const marker = Buffer.from(`\0PORTICO_DATA_DIR=${dataDir}\0`);
+  const pids = (await readdir("/proc").catch(() => [])).filter((name) => /^\d+$/.test(name));
+  const found: { pid: number; command: string }[] = [];
+  for (const pid of pids) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const environ = Buffer.concat([Buffer.from("\0"), await readFile(`/proc/${pid}/environ`)]);
+      if (!environ.includes(marker)) continue;
+      const command = (await readFile(`/proc/${pid}/cmdline`, "utf8")).replace(/[\0\s]+/g, " ");
+      found.push({ pid: Number(pid), command: command.trim() });
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
+}
+
+/**
+ * Spawns `npm start` with `dataDir`, waits for "Portico is up", stops it (see {@link stopGroup});
+ * resolves its timing and how the stop went.
+ */
+async function timeStart(
+  dataDir: string,
+  timeoutMs: number,
+): Promise<{ timing: StartTiming; stopped: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, PORTICO_DATA_DIR: dataDir, NO_COLOR: "1" };
   for (const name of OUTSIDE_INFRA) delete env[name];
   const tail: string[] = [];
@@ -87,14 +130,21 @@ async function timeStart(dataDir: string, timeoutMs: number): Promise<StartTimin
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const pgid = child.pid as number;
+  // "close": exited, and its output read to the end (its last line included).
+  const exited = new Promise<string>((resolve) =>
+    child.once("close", (code, signal) =>
+      resolve(signal ? `was killed by ${signal}` : `exited with code ${code}`),
+    ),
+  );
   let reported: number | undefined;
   let breakdown: string | undefined;
   let upAt: number | undefined;
+  let stoppedLine = false;
   const up = new Promise<number>((resolve, reject) => {
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on("line", (line) => {
         tail.push(line);
+        if (/\| stopped\.$/.test(line)) stoppedLine = true;
         if (tail.length > 30) tail.shift();
         const match = /Portico is up in ([\d.]+) s/.exec(line);
         if (match) {
@@ -114,28 +164,61 @@ async function timeStart(dataDir: string, timeoutMs: number): Promise<StartTimin
     );
     child.once("error", reject);
   });
+  let seconds: number;
   try {
-    const seconds = await Promise.race([
+    seconds = await Promise.race([
       up,
       delay(timeoutMs).then(() => {
         throw new Error(`npm start was not up within ${timeoutMs} ms:\n${tail.join("\n")}`);
       }),
     ]);
-    return { seconds, reported, breakdown };
-  } finally {
-    await stopGroup(pgid, 60_000);
+  } catch (error) {
+    await stopGroup(child, exited, 60_000);
+    throw error;
   }
+  const stopped = await stopGroup(child, exited, 60_000);
+  // Without its last line the orchestrator was killed before it stopped everything itself (tsx's
+  // CLI kills it when it cannot acknowledge the relayed signal in time); its reaper stopped the rest.
+  const how = stoppedLine
+    ? "after stopping everything"
+    : `without its \`stopped.\` line (its last: \`${tail.at(-1)?.slice(0, 100)}\`)`;
+  return { timing: { seconds, reported, breakdown }, stopped: `${stopped}, ${how}` };
 }
 
-/** Waits until every port is free again (a stopped start's servers have let go), up to 30 s. */
-async function waitForPortsFree(ports: [string, number][]): Promise<string | undefined> {
+/**
+ * After a start was stopped (`stopped` says how): `undefined` once it has left nothing behind —
+ * every port free and no process running from `dataDir` — within 30 s; else what it left, which is
+ * then killed, so the machine is clean for whatever runs next.
+ */
+async function leftoversOf(
+  stopped: string,
+  ports: [string, number][],
+  dataDir: string,
+): Promise<string | undefined> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const busy = [];
     for (const [what, port] of ports) if (!(await isPortFree(port))) busy.push(`${port} (${what})`);
-    if (busy.length === 0) return undefined;
-    if (Date.now() > deadline) return busy.join(", ");
-    await delay(250);
+    const left = await processesOf(dataDir);
+    if (busy.length === 0 && left.length === 0) return undefined;
+    if (Date.now() < deadline) {
+      await delay(250);
+      continue;
+    }
+    for (const { pid } of left) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    const parts = [`\`npm start\` ${stopped}`];
+    if (busy.length > 0) parts.push(`ports still in use 30 s later: ${busy.join(", ")}`);
+    if (left.length > 0) {
+      const shown = left.map(({ pid, command }) => `${pid} \`${command.slice(0, 100)}\``);
+      parts.push(`its processes still running 30 s later (now killed): ${shown.join(", ")}`);
+    }
+    return parts.join("; ");
   }
 }
 
@@ -160,18 +243,18 @@ export async function benchStartup(
   await chmod(dir, 0o755); // as root, PostgreSQL runs as `postgres` and must enter it
   try {
     const dataDir = join(dir, "data");
-    const cold = await timeStart(dataDir, 180_000);
-    say(`(e) npm start, cold: ${cold.seconds.toFixed(1)} s (reported ${cold.reported} s)`);
-    if (cold.breakdown) say(`(e)   ${cold.breakdown}`);
-    const warm: StartTiming[] = [];
-    for (let run = 0; run < warmRuns; run += 1) {
-      const busy = await waitForPortsFree(ports);
-      if (busy) throw new Error(`after stopping \`npm start\`, ports still in use: ${busy}`);
-      const timing = await timeStart(dataDir, 120_000);
-      say(`(e) npm start, warm: ${timing.seconds.toFixed(1)} s (reported ${timing.reported} s)`);
+    const timings: StartTiming[] = [];
+    for (let run = 0; run <= warmRuns; run += 1) {
+      const { timing, stopped } = await timeStart(dataDir, run === 0 ? 180_000 : 120_000);
+      const kind = run === 0 ? "cold" : "warm";
+      say(`(e) npm start, ${kind}: ${timing.seconds.toFixed(1)} s (reported ${timing.reported} s)`);
       if (timing.breakdown) say(`(e)   ${timing.breakdown}`);
-      warm.push(timing);
+      say(`(e)   stopped: it ${stopped}`);
+      const left = await leftoversOf(stopped, ports, dataDir);
+      if (left) throw new Error(`after stopping the ${kind} start, ${left}`);
+      timings.push(timing);
     }
+    const [cold, ...warm] = timings as [StartTiming, ...StartTiming[]];
     return { measured: true, cold, warm };
   } catch (error) {
     return { measured: false, reason: (error as Error).message.split("\n")[0] ?? "failed" };
