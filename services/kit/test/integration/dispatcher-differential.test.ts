@@ -12,13 +12,14 @@
  * have taken the dispatcher, the invalid ones the Express app.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { createApp } from "../../src/app.js";
+import { type AppOptions, createApp } from "../../src/app.js";
 import type { HandlerInput, Handlers } from "../../src/handlers.js";
 import { createLogger } from "../../src/logger.js";
 import { serviceMetrics } from "../../src/metrics.js";
 import { listen, type RunningServer } from "../../src/server.js";
 import { createTestIssuer } from "../../src/testing.js";
 import { type SampledRequest, sampleRequests, urlOf } from "../support/contract-requests.js";
+import { thingsContract, thingsOperations } from "../support/things-contract.js";
 import { type operations, sprocket, widgetsContract } from "../support/widgets-contract.js";
 
 const logger = createLogger("kit-dispatcher-test", process.env.TEST_LOG_LEVEL ?? "silent");
@@ -87,58 +88,6 @@ const servers: Pair = { fast: undefined, reference: undefined };
 /** The pair on {@link thingsContract}. */
 const things: Pair = { fast: undefined, reference: undefined };
 
-/**
- * A second contract for what the widgets do not declare: a default behind a `$ref`, a header
- * parameter with a default, body defaults, a body optional by `required: false`.
- */
-const anyObject = {
-  description: "d",
-  content: { "application/json": { schema: { type: "object" } } },
-};
-const thingsContract: Record<string, unknown> = {
-  openapi: "3.1.0",
-  info: { title: "Things (kit test)", version: "1.0.0" },
-  paths: {
-    "/things/{id}": {
-      parameters: [{ name: "id", in: "path", required: true, schema: { type: "integer" } }],
-      get: {
-        operationId: "getThing",
-        parameters: [
-          { name: "limit", in: "query", schema: { $ref: "#/components/schemas/Limit" } },
-          { name: "q", in: "query", schema: { type: "string", maxLength: 20 } },
-          { name: "X-Page", in: "header", schema: { type: "integer", default: 1 } },
-        ],
-        responses: { "200": anyObject },
-      },
-      put: {
-        operationId: "putThing",
-        requestBody: {
-          content: { "application/json": { schema: { $ref: "#/components/schemas/Thing" } } },
-        },
-        responses: { "200": anyObject },
-      },
-      post: {
-        operationId: "touchThing",
-        requestBody: {
-          required: false,
-          content: { "application/json": { schema: { type: "object" } } },
-        },
-        responses: { "200": anyObject },
-      },
-    },
-  },
-  components: {
-    schemas: {
-      Limit: { type: "integer", minimum: 1, maximum: 100, default: 20 },
-      Thing: {
-        type: "object",
-        additionalProperties: false,
-        properties: { name: { type: "string" }, colour: { type: "string", default: "red" } },
-      },
-    },
-  },
-};
-
 /** Each things handler records its input and echoes the header parameter. */
 const thingHandler = async (input: HandlerInput<unknown>) => {
   record(input);
@@ -148,47 +97,45 @@ const thingHandler = async (input: HandlerInput<unknown>) => {
 let adminToken = "";
 let userToken = "";
 
-beforeAll(async () => {
-  const issuer = await createTestIssuer();
-  for (const lane of ["fast", "reference"] as const) {
-    const app = createApp<operations>({
-      contract: widgetsContract,
-      handlers,
-      verifyToken: issuer.verifyToken,
-      logger,
-      validateResponses: true,
-      readiness: {},
-      bodyLimit: "2kb",
-      fastLane: lane === "fast",
-    });
-    servers[lane] = await listen(app, {
-      port: 0,
-      host: "127.0.0.1",
-      log: logger,
-      exitOnSignal: false,
-    });
-  }
+/** Starts `pair`: the app of `options` with the dispatcher, and without. */
+async function startPair(
+  pair: Pair,
+  options: Pick<AppOptions<Record<string, never>>, "contract" | "handlers" | "verifyToken"> & {
+    bodyLimit?: string;
+  },
+): Promise<void> {
   for (const lane of ["fast", "reference"] as const) {
     const app = createApp({
-      contract: thingsContract,
-      handlers: {
-        getThing: thingHandler,
-        putThing: thingHandler,
-        touchThing: thingHandler,
-      } as unknown as Handlers<Record<string, never>>,
-      verifyToken: issuer.verifyToken,
+      ...options,
       logger,
       validateResponses: true,
       readiness: {},
       fastLane: lane === "fast",
     });
-    things[lane] = await listen(app, {
+    pair[lane] = await listen(app, {
       port: 0,
       host: "127.0.0.1",
       log: logger,
       exitOnSignal: false,
     });
   }
+}
+
+beforeAll(async () => {
+  const issuer = await createTestIssuer();
+  await startPair(servers, {
+    contract: widgetsContract,
+    handlers: handlers as unknown as Handlers<Record<string, never>>,
+    verifyToken: issuer.verifyToken,
+    bodyLimit: "2kb",
+  });
+  await startPair(things, {
+    contract: thingsContract,
+    handlers: Object.fromEntries(
+      thingsOperations.map((op) => [op.operationId, thingHandler]),
+    ) as unknown as Handlers<Record<string, never>>,
+    verifyToken: issuer.verifyToken,
+  });
   adminToken = await issuer.tokenFor({ role: "admin", userId: "admin-1", email: "a@example.com" });
   userToken = await issuer.tokenFor({ role: "user" });
 });

@@ -1,54 +1,8 @@
 import { describe, expect, it } from "@jest/globals";
 import { compileRequestChecks, type RawRequestParts } from "../../src/dispatch/request-checks.js";
+import { thingsContract, thingsOperations } from "../support/things-contract.js";
 
-const contract = {
-  openapi: "3.1.0",
-  info: { title: "t", version: "1" },
-  paths: {
-    "/things/{id}": {
-      parameters: [{ name: "id", in: "path", required: true, schema: { type: "integer" } }],
-      get: {
-        operationId: "getThing",
-        parameters: [
-          { name: "limit", in: "query", schema: { $ref: "#/components/schemas/Limit" } },
-          { name: "q", in: "query", schema: { type: "string" } },
-          { name: "X-Page", in: "header", schema: { type: "integer", default: 1 } },
-        ],
-        responses: {},
-      },
-      put: {
-        operationId: "putThing",
-        requestBody: {
-          content: { "application/json": { schema: { $ref: "#/components/schemas/Thing" } } },
-        },
-        responses: {},
-      },
-      post: {
-        operationId: "touchThing",
-        requestBody: {
-          required: false,
-          content: { "application/json": { schema: { type: "object" } } },
-        },
-        responses: {},
-      },
-    },
-  },
-  components: {
-    schemas: {
-      Limit: { type: "integer", minimum: 1, maximum: 100, default: 20 },
-      Thing: {
-        type: "object",
-        additionalProperties: false,
-        properties: { name: { type: "string" }, colour: { type: "string", default: "red" } },
-      },
-    },
-  },
-};
-const checks = compileRequestChecks(contract, [
-  { method: "GET", template: "/things/{id}", operationId: "getThing" },
-  { method: "PUT", template: "/things/{id}", operationId: "putThing" },
-  { method: "POST", template: "/things/{id}", operationId: "touchThing" },
-]);
+const checks = compileRequestChecks(thingsContract, thingsOperations);
 
 function check(operationId: string, parts: Partial<RawRequestParts>) {
   const base = { pathParams: { id: "7" }, query: "", headers: {}, body: Buffer.alloc(0) };
