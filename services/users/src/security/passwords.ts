@@ -12,16 +12,20 @@ export interface Passwords {
   /** True when `password` matches `passwordHash`; false for a wrong password or a bad hash. */
   verify(passwordHash: string, password: string): Promise<boolean>;
   /**
-   * Does the work of one {@link verify} against a dummy hash and returns false: called when the
-   * account does not exist, so the response time does not reveal which emails are registered.
+   * Does the work of one {@link verify} (one Argon2id hash of `password`) and returns false:
+   * called when the account does not exist, so the response time does not reveal which emails
+   * are registered.
    */
   verifyNobody(password: string): Promise<false>;
 }
 
-/** Creates the password hasher; the dummy hash is computed once, right away. */
+/**
+ * Creates the password hasher. An unknown account costs what a known one does: one Argon2id
+ * computation with the same parameters, here a hash of the given password that is thrown away
+ * (rather than a check against a dummy hash computed at start: nothing is computed before the
+ * first sign-in, and no hash is kept for the purpose).
+ */
 export function createPasswords(): Passwords {
-  // Computed up front so the first unknown-email login does not pay for an extra hash.
-  const dummyHash = hash("portico-dummy-password-for-unknown-accounts");
   const check = async (passwordHash: string, password: string) => {
     try {
       return await verify(passwordHash, password);
@@ -33,7 +37,7 @@ export function createPasswords(): Passwords {
     hash: (password) => hash(password),
     verify: check,
     async verifyNobody(password) {
-      await check(await dummyHash, password);
+      await hash(password);
       return false;
     },
   };
