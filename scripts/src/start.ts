@@ -26,7 +26,9 @@
  * they share their service's database, its NATS queue group and its durable JetStream consumers.
  * The services and their ports, databases and needs come from their declarations (the `portico`
  * section of each service's package.json, or portico.json beside a Python service).
- * Ctrl-C stops everything in reverse order and exits 0; a failed start-up exits 1.
+ * Ctrl-C (or SIGTERM, SIGHUP, a closed stdout) stops everything in reverse order, once, with no
+ * restart from then on, and exits 0; a failed start-up exits 1. Killed before it has stopped its
+ * processes (SIGKILL), its reaper stops them (see `infra/reaper.ts`).
  */
 import { mkdir } from "node:fs/promises";
 import { createRequire } from "node:module";
