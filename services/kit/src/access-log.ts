@@ -79,3 +79,36 @@ export function accessLogger(
     next?.();
   };
 }
+
+/**
+ * Logs one request's access line now, its response having closed: the line {@link accessLogger}
+ * logs, for a caller that observes the close itself (the gateway's fast lane: one `close`
+ * listener per response for its access line, metrics and deadline instead of one each).
+ * @param method the method as received (before HEAD continues as GET).
+ * @param path the request path without its query.
+ * @param durationMs the time since the request arrived, in ms.
+ */
+export function logAccessLine(
+  logger: Logger,
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string | undefined,
+  path: string,
+  durationMs: number,
+): void {
+  const status = res.writableFinished ? res.statusCode : 0;
+  const level = accessLevel(status);
+  if (!logger.isLevelEnabled(level)) return;
+  const operationId = (req as MatchedRequest).openapi?.schema?.operationId;
+  logger[level](
+    {
+      reqId: req.id,
+      method,
+      path,
+      status,
+      durationMs: Math.round(durationMs * 10) / 10,
+      ...(operationId ? { operationId } : {}),
+    },
+    status === 0 ? "request aborted" : "request completed",
+  );
+}
