@@ -102,15 +102,33 @@ export function withReplicas(processes: readonly ProcessSpec[], replicas: number
 }
 
 /**
- * Node.js flags of every TypeScript process of the system.
- * - `--max-semi-space-size=4` (MiB): V8's young generation may grow to 2 × 16 MiB by default, and
- *   start-up alone grows it there; an idle service then holds ~30 MiB of empty semi-space until
- *   V8's memory reducer runs, 20-40 s later. 4 MiB per semi-space keeps ~25 MiB of that out of
- *   every process (products idle: 122 → 99 MiB) for ~2.5 % more CPU per request under load
- *   (more, cheaper scavenges; measured 400 → 410 µs per `GET /products/{id}`, within noise).
- * - `--enable-source-maps`: stack traces name the `.ts` files and lines, as they did under tsx.
+ * Node.js flags of every TypeScript process of the system in production, as `npm start`, the
+ * benchmark and the container images (`ENV NODE_OPTIONS` of each TypeScript service's Dockerfile,
+ * hence compose and Kubernetes) run them. Chosen for idle resident memory (issue 14: at most 100 MB
+ * per process), measured by starting copies of each process beside a running system, three
+ * starts per flag set, 2 s after ready:
+ * - `--max-semi-space-size=2` (MiB): V8's young generation is two semi-spaces, each up to 16 MiB by
+ *   default; start-up alone grows them to their maximum, and an idle process keeps both resident
+ *   until V8's memory reducer runs (20-40 s later, if at all). 4 MiB each kept ~25 MiB of that out
+ *   of every process (products idle: 122 → 99 MiB); 2 MiB saves ~4 MiB more (users 107 → 106,
+ *   products 100 → 97, notifications 110 → 105, gateway 109 → 104) for no measurable CPU (527 vs
+ *   535 µs per `GET /products`, interleaved runs on one process each). 1 MiB would save 2-5 MiB
+ *   more but cost 12-30 % more CPU per request under load (686 vs 915 µs).
+ * Not here: `--enable-source-maps` (see {@link nodeFlags}); `--single-threaded-gc` (+3-5 MiB: no
+ * concurrent marking, so garbage from start-up stays longer); `--v8-pool-size=1` and
+ * `MALLOC_ARENA_MAX` (within the ±3 MiB noise from start to start).
  */
-export const NODE_FLAGS: readonly string[] = ["--max-semi-space-size=4", "--enable-source-maps"];
+export const NODE_FLAGS: readonly string[] = ["--max-semi-space-size=2"];
+
+/**
+ * {@link NODE_FLAGS}, plus `--enable-source-maps` outside production, so that stack traces name
+ * the `.ts` files and lines (as they did under tsx). Not in production: Node then reads and keeps
+ * the source map of every module that has one (ours and several packages'), 1.5-3.5 MiB of heap
+ * per process; a production stack trace names the transpiled `.js` line instead.
+ */
+export function nodeFlags(nodeEnv: NodeEnv): readonly string[] {
+  return nodeEnv === "production" ? NODE_FLAGS : [...NODE_FLAGS, "--enable-source-maps"];
+}
 
 /**
  * Transpiles the workspaces into the JavaScript mirror the TypeScript rows run from (see
@@ -122,19 +140,23 @@ export async function prepareJavaScript(): Promise<void> {
 
 /**
  * The command running a TypeScript entry (`gateway/src/main.ts`, relative to the repo root) as
- * `node <flags> <its transpiled .js in the mirror>`: no loader in the process (tsx cost each one
- * ~35 MiB and ~1 s of start-up). Needs {@link prepareJavaScript} first.
+ * `node <flags of nodeEnv> <its transpiled .js in the mirror>` (see {@link nodeFlags}; default
+ * production): no loader in the process (tsx cost each one ~35 MiB and ~1 s of start-up). Needs
+ * {@link prepareJavaScript} first.
  */
-export function nodeCommand(entry: string): { command: string; args: string[] } {
+export function nodeCommand(
+  entry: string,
+  nodeEnv: NodeEnv = "production",
+): { command: string; args: string[] } {
   return {
     command: process.execPath,
-    args: [...NODE_FLAGS, join(mirrorRoot(repoRoot), entry.replace(/\.ts$/, ".js"))],
+    args: [...nodeFlags(nodeEnv), join(mirrorRoot(repoRoot), entry.replace(/\.ts$/, ".js"))],
   };
 }
 
-/** {@link nodeCommand} as a row's `command`. */
+/** {@link nodeCommand} as a row's `command`, with the flags of the system's `NODE_ENV`. */
 function nodeEntry(entry: string): ProcessSpec["command"] {
-  return () => nodeCommand(entry);
+  return (context) => nodeCommand(entry, context.nodeEnv);
 }
 
 function baseUrl(context: SystemContext, name: string): string {
