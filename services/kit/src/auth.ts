@@ -398,9 +398,13 @@ export async function satisfiesSecurity(
   const outcomes = await Promise.all(
     requirements.map((requirement) =>
       Promise.all(
-        Object.entries(requirement).map(async ([scheme, scopes]) => {
+        Object.entries(requirement).map(([scheme, scopes]) => {
           const handler = handlers[scheme as keyof SecurityHandlers];
-          if (!handler) throw new Error(`no handler for security scheme ${scheme}`);
+          if (!handler)
+            return Promise.reject(new Error(`no handler for security scheme ${scheme}`));
+          // A scheme whose credentials are absent fails without asking its handler, whose 401
+          // Problem (an Error, its stack captured) would be built per request for nothing.
+          if (!presents(req, scheme)) return Promise.reject(ABSENT);
           return handler(req, [...scopes]);
         }),
       ).then(
@@ -411,6 +415,9 @@ export async function satisfiesSecurity(
   );
   return outcomes.includes(true);
 }
+
+/** The one rejection of a scheme whose credentials a request does not carry. */
+const ABSENT = new Error("credentials absent");
 
 /** An operation's security requirements: alternatives, each mapping schemes to scopes (roles). */
 export type SecurityRequirements = readonly Record<string, readonly string[]>[];
