@@ -1,5 +1,5 @@
 /** The SMTP transport (nodemailer) the outbox sender delivers through. */
-import nodemailer from "nodemailer";
+import type nodemailer from "nodemailer";
 
 /** One plain-text email. */
 export interface OutgoingEmail {
@@ -21,22 +21,31 @@ export interface MailTransport {
 /**
  * A nodemailer SMTP transport for `smtpUrl` (`smtp://host:port`, `smtps://` for implicit TLS,
  * credentials as `user:pass@`), with timeouts short enough that a dead relay fails an attempt
- * instead of holding the outbox batch.
+ * instead of holding the outbox batch. nodemailer is loaded with the first email, not at start:
+ * an idle service does not hold its code and the Node modules it loads (~2 MiB resident).
  */
 export function createSmtpTransport(smtpUrl: string): MailTransport {
-  const transporter = nodemailer.createTransport({
-    url: smtpUrl,
-    // Pooled connections: one SMTP handshake per connection, not per message.
-    pool: true,
-    maxConnections: 5,
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: 30_000,
-  });
+  let transporter: Promise<ReturnType<typeof nodemailer.createTransport>> | undefined;
+  const open = () => {
+    transporter ??= import("nodemailer").then(({ default: mailer }) =>
+      mailer.createTransport({
+        url: smtpUrl,
+        // Pooled connections: one SMTP handshake per connection, not per message.
+        pool: true,
+        maxConnections: 5,
+        connectionTimeout: 10_000,
+        greetingTimeout: 10_000,
+        socketTimeout: 30_000,
+      }),
+    );
+    return transporter;
+  };
   return {
     async send(email) {
-      await transporter.sendMail(email);
+      await (await open()).sendMail(email);
     },
-    close: () => transporter.close(),
+    close: () => {
+      void transporter?.then((opened) => opened.close());
+    },
   };
 }
