@@ -8,6 +8,7 @@
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readServiceDeclarations } from "../services/declarations.js";
 import { pidListeningOn } from "./memory.js";
 import type { RunSettings } from "./runner.js";
 import { startStandaloneSystem } from "./standalone-system.js";
@@ -32,8 +33,17 @@ export interface MemoryBreakdownResult {
   processes: ProcessMemory[];
 }
 
-/** The processes whose memory is broken down: the TypeScript services. */
-const PROCESSES = ["users", "products", "notifications"];
+/**
+ * The processes whose memory is broken down: every Node process of the system (the TypeScript
+ * rows of the process table). The whole table starts, since the gateway is ready only once every
+ * upstream is.
+ */
+const PROCESSES = [
+  ...readServiceDeclarations()
+    .filter((service) => service.language === "typescript")
+    .map((service) => service.name),
+  "gateway",
+];
 
 /** `node:`, a workspace of ours (`services/kit`), or a package name. */
 function originOfScript(url: string): string {
@@ -138,17 +148,16 @@ function statusBytes(status: string, field: string): number {
 }
 
 /**
- * Starts the TypeScript services (own NATS and PostgreSQL) able to write a heap snapshot on
- * SIGUSR2, waits until they are idle, and breaks each one's memory down.
+ * Starts the system (own NATS and PostgreSQL), its Node processes able to write a heap snapshot
+ * on SIGUSR2, waits until they are idle, and breaks each one's memory down.
  * @throws Error when a process writes no snapshot within 60 s.
  */
 export async function benchMemoryBreakdown(settings: RunSettings): Promise<MemoryBreakdownResult> {
-  settings.say("memory: starting users, products and notifications …");
+  settings.say(`memory: starting the system, breaking down ${PROCESSES.join(", ")} …`);
   const dir = await mkdtemp(join(tmpdir(), "portico-bench-heap-"));
   const heapFlags = { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${dir}` };
   const system = await startStandaloneSystem({
     name: "bench-memory",
-    processes: PROCESSES,
     envByProcess: Object.fromEntries(PROCESSES.map((name) => [name, heapFlags])),
   });
   try {
