@@ -19,11 +19,15 @@ import proxyAddr from "proxy-addr";
 import type { GatewayConfig } from "./config.js";
 import { createEdge, type EdgeConfig } from "./edge/edge.js";
 import { failoverJwks } from "./edge/jwks.js";
-import { precomputedSecurityHeaders } from "./edge/security-headers.js";
+import { securityHeaderList } from "./edge/security-headers.js";
 import { createEventStreams, STREAM_EVENTS_OPERATION } from "./events/events-stream.js";
 import { declaredCaches } from "./events/http-cache.js";
 import { type LiveUpdates, startLiveUpdates } from "./events/live-updates.js";
-import { fastLaneRequests, recordGatewayMetrics, sseConnections } from "./observability/metrics.js";
+import {
+  fastLaneRequests,
+  gatewayRequestObserver,
+  sseConnections,
+} from "./observability/metrics.js";
 import { compileOperationTable, type OperationTable } from "./operations/table.js";
 import { DEFAULT_BODY_LIMIT_BYTES } from "./pipeline/body.js";
 import { createFastLane, type LaneStep } from "./pipeline/fast-lane.js";
@@ -149,9 +153,9 @@ export function createGateway(options: GatewayOptions): Gateway {
           verifyApiKey: edge.verifyApiKey,
           bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES,
           deadline: edge.deadline,
+          constantHeaders: securityHeaderList(),
+          observe: gatewayRequestObserver(table),
           steps: [
-            recordGatewayMetrics(table),
-            precomputedSecurityHeaders(),
             ...((edge.cors ? [edge.cors] : []) as LaneStep[]),
             ...((edge.rateLimit ? [edge.rateLimit] : []) as LaneStep[]),
             caches,

@@ -6,7 +6,7 @@
  * NATS connection, which the live side of the gateway shares.
  */
 
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import {
   type ApiKeyVerifier,
   type BackgroundNats,
@@ -23,7 +23,7 @@ import { edgeConfigShape } from "./edge-config.js";
 import { connectGatewayNats } from "./nats-connection.js";
 import { createRateLimiter } from "./rate-limit.js";
 import { NatsKvRateLimitStore, openRateLimitBucket } from "./rate-limit-store.js";
-import { deadlineGuard, requestDeadline } from "./request-timeout.js";
+import { deadlineGuard, type RequestDeadline, requestDeadline } from "./request-timeout.js";
 import { securityHeaders } from "./security-headers.js";
 
 /** The edge variables, parsed. */
@@ -57,7 +57,7 @@ export interface Edge {
    * answered before any route. */
   cors: RequestHandler | undefined;
   /** The whole-request deadline: before the body is read; takes bare `node:http` objects. */
-  deadline: (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+  deadline: RequestDeadline;
   /** The rate limit, when a limit is set: after the deadline, before the body is read. */
   rateLimit: RequestHandler | undefined;
   /** Right before forwarding: stops requests already answered with 504. */

@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { HttpProblem, type Logger } from "@portico/kit/core";
 import type { Request, RequestHandler } from "express";
 import { ipKeyGenerator, MemoryStore, type Options, type Store } from "express-rate-limit";
+import { addResponseHeader } from "../pipeline/lane-response.js";
 import type { Caller } from "./auth.js";
 
 /** Options of {@link createRateLimiter}. */
@@ -153,10 +154,12 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter | un
     const name = rateLimitPolicy(caller);
     if (!res.headersSent) {
       const remaining = Math.max(limit - info.totalHits, 0);
-      res.appendHeader("RateLimit", `"${name}"; r=${remaining}; t=${resetSeconds}`);
-      res.appendHeader(
+      addResponseHeader(res, "RateLimit", `"${name}"; r=${remaining}; t=${resetSeconds}`, true);
+      addResponseHeader(
+        res,
         "RateLimit-Policy",
         `"${name}"; q=${limit}; w=${windowSeconds}; pk=:${partitionKeyOf(key)}:`,
+        true,
       );
     }
     if (info.totalHits <= limit) return undefined;

@@ -43,22 +43,32 @@ export function requestTimeoutProblem(timeoutMs: number): HttpProblem {
   return new HttpProblem(504, `The request was not answered within ${timeoutMs} ms.`);
 }
 
+/** The whole-request deadline, started per request. */
+export interface RequestDeadline {
+  /**
+   * Middleware starting the deadline of each request (cleared when its response closes); takes
+   * bare `node:http` objects. Does nothing when the request's deadline runs already (started by
+   * the fast lane before it handed the request over).
+   */
+  (req: IncomingMessage, res: ServerResponse, next: () => void): void;
+  /**
+   * Starts the deadline of `req` without watching its response: the caller clears the returned
+   * timer when the response closes (the fast lane's one `close` listener).
+   */
+  start(req: IncomingMessage, res: ServerResponse): NodeJS.Timeout;
+}
+
 /**
- * Middleware starting the deadline of each request. When it passes before the response started,
- * `renderProblem` answers 504 (with `Connection: close`: the rest of a slow request body is not
- * read) and the deadline's listeners run.
+ * The deadline of each request. When it passes before the response started, `renderProblem`
+ * answers 504 (with `Connection: close`: the rest of a slow request body is not read) and the
+ * deadline's listeners run.
  * @param renderProblem the app's Problem renderer (its error middleware).
  */
 export function requestDeadline(
   timeoutMs: number,
   renderProblem: ErrorRequestHandler,
-): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
-  return (req, res, next) => {
-    // Started already when the fast lane handed the request over: it runs from the arrival.
-    if ((req as DeadlineRequest)[DEADLINE]) {
-      next();
-      return;
-    }
+): RequestDeadline {
+  const start = (req: IncomingMessage, res: ServerResponse) => {
     const deadline: Deadline = { expired: false, listeners: [] };
     (req as DeadlineRequest)[DEADLINE] = deadline;
     const timer = setTimeout(() => {
@@ -74,10 +84,20 @@ export function requestDeadline(
       for (const listener of deadline.listeners.splice(0)) listener();
     }, timeoutMs);
     timer.unref();
+    return timer;
+  };
+  const middleware = (req: IncomingMessage, res: ServerResponse, next: () => void) => {
+    // Started already when the fast lane handed the request over: it runs from the arrival.
+    if ((req as DeadlineRequest)[DEADLINE]) {
+      next();
+      return;
+    }
+    const timer = start(req, res);
     // `close` follows `finish` on every response (and comes alone when the client left).
     res.once("close", () => clearTimeout(timer));
     next();
   };
+  return Object.assign(middleware, { start });
 }
 
 /**

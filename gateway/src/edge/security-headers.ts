@@ -7,7 +7,6 @@
  * only. The reference is the only module setting these headers: the reference pipeline runs
  * {@link securityHeaders}, the fast lane the same API headers worked out once.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
 import type { RequestHandler } from "express";
 import helmet from "helmet";
 import { DOCS_PATHS } from "../docs/reference.js";
@@ -56,22 +55,16 @@ export function securityHeaders(): RequestHandler {
 
 /**
  * The API answers' security headers as {@link securityHeaders} sets them, worked out once by
- * running helmet against a recording response (its headers depend on its options only), and a
- * step setting them: for the fast lane, which pays for no per-request header logic.
+ * running helmet against a recording response (its headers depend on its options only), as a
+ * flat `[name, value, ...]` list: for the fast lane, which writes them with the response's head
+ * (pipeline/lane-response.ts) and pays for no per-request header logic.
  */
-export function precomputedSecurityHeaders(): (
-  req: IncomingMessage,
-  res: ServerResponse,
-  next: () => void,
-) => void {
-  const headers: [string, string][] = [];
+export function securityHeaderList(): string[] {
+  const headers: string[] = [];
   const recorder = {
-    setHeader: (name: string, value: unknown) => headers.push([name, String(value)]),
+    setHeader: (name: string, value: unknown) => headers.push(name, String(value)),
     removeHeader: () => undefined,
   };
   apiHelmet()({} as never, recorder as never, () => undefined);
-  return (_req, res, next) => {
-    for (const [name, value] of headers) res.setHeader(name, value);
-    next();
-  };
+  return headers;
 }

@@ -29,6 +29,7 @@ import {
 } from "../observability/metrics.js";
 import type { CachePolicy } from "../operations/extensions.js";
 import type { OperationTable } from "../operations/table.js";
+import { addResponseHeader, sentHeaders } from "../pipeline/lane-response.js";
 import {
   type CachedResponse,
   type Fill,
@@ -142,7 +143,7 @@ function recordInto(
   } as ServerResponse["end"];
 
   res.once("finish", () => {
-    const headers = res.getHeaders();
+    const headers = sentHeaders(res);
     if (res.statusCode !== 200 || overflow || !storable(headers)) {
       cache.abandon(fill);
       return;
@@ -216,7 +217,7 @@ export function declaredCaches(
       return;
     }
     if (!cache.active) {
-      res.setHeader("Cache-Status", `${CACHE_NAME}; fwd=bypass`);
+      addResponseHeader(res, "Cache-Status", `${CACHE_NAME}; fwd=bypass`);
       next();
       return;
     }
@@ -231,7 +232,7 @@ export function declaredCaches(
       return;
     }
     counted.misses.inc();
-    res.setHeader("Cache-Status", `${CACHE_NAME}; fwd=${revalidate ? "request" : "miss"}`);
+    addResponseHeader(res, "Cache-Status", `${CACHE_NAME}; fwd=${revalidate ? "request" : "miss"}`);
     if (req.method === "GET") {
       recordInto(cache, cache.begin(resource, key), res, policy.maxBodyBytes, () =>
         counted.stores.inc(),

@@ -158,13 +158,39 @@ interface MatchedRequest {
 }
 
 /**
- * Middleware (mount it first): counts and times every request when its response closes, by the
- * operationId the contract matched and the upstream service that owns it in `routes`. Takes bare
- * `node:http` objects (the fast lane calls it too).
+ * Counts and times one request whose response closed, by the operationId the contract matched
+ * and the upstream service that owns it in `routes`.
+ * @returns `(req, res, seconds)`: `seconds` since the request arrived.
+ */
+export function gatewayRequestObserver(
+  routes: OperationTable,
+): (req: IncomingMessage, res: ServerResponse, seconds: number) => void {
+  return (req, res, seconds) => {
+    const openapi = (req as unknown as MatchedRequest).openapi;
+    const method = req.method ?? "GET";
+    const route = openapi?.openApiRoute ? routes.lookup(method, openapi.openApiRoute) : undefined;
+    const series = seriesOf(
+      openapi?.schema?.operationId ?? route?.operationId ?? "unmatched",
+      route?.service ?? "none",
+      method,
+    );
+    series.requestsWith(res.headersSent ? res.statusCode : 0).inc();
+    // An event stream's life is not a response time: it would swamp the latency histogram.
+    const type = res.getHeader("content-type");
+    if (!(typeof type === "string" && type.startsWith("text/event-stream"))) {
+      series.duration.observe(seconds);
+    }
+  };
+}
+
+/**
+ * Middleware (mount it first): counts and times every request when its response closes (see
+ * {@link gatewayRequestObserver}). Takes bare `node:http` objects.
  */
 export function recordGatewayMetrics(
   routes: OperationTable,
 ): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
+  const observe = gatewayRequestObserver(routes);
   return (req, res, next) => {
     const url = req.url ?? "/";
     const query = url.indexOf("?");
@@ -172,24 +198,8 @@ export function recordGatewayMetrics(
       next();
       return;
     }
-    const started = process.hrtime.bigint();
-    res.once("close", () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const openapi = (req as unknown as MatchedRequest).openapi;
-      const method = req.method ?? "GET";
-      const route = openapi?.openApiRoute ? routes.lookup(method, openapi.openApiRoute) : undefined;
-      const series = seriesOf(
-        openapi?.schema?.operationId ?? route?.operationId ?? "unmatched",
-        route?.service ?? "none",
-        method,
-      );
-      series.requestsWith(res.headersSent ? res.statusCode : 0).inc();
-      // An event stream's life is not a response time: it would swamp the latency histogram.
-      const type = res.getHeader("content-type");
-      if (!(typeof type === "string" && type.startsWith("text/event-stream"))) {
-        series.duration.observe(seconds);
-      }
-    });
+    const started = performance.now();
+    res.once("close", () => observe(req, res, (performance.now() - started) / 1000));
     next();
   };
 }

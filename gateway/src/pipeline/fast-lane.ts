@@ -9,6 +9,11 @@
  *   cached) → request id, security headers, CORS, deadline, metrics, access log → rate limit →
  *   declared caches → proxy (upstreams/proxy.ts).
  *
+ * What Node's HTTP layer does per response is kept to a minimum: the headers the gateway adds
+ * (the security headers worked out at start, request id, rate limit, cache status) are written
+ * with the upstream's in one `writeHead` (lane-response.ts), and one `close` listener per
+ * response does the deadline's clear, the metrics, the access line and the proxy's clean-up.
+ *
  * It only ever takes requests it is sure of. Anything else — no such operation, a gateway-local
  * one (`GET /events`), a preflight, a compressed or chunked body, a check that fails, credentials
  * that do not satisfy the operation, tracing turned on — goes to the Express app, which answers
@@ -19,9 +24,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   type ApiKeyVerifier,
-  accessLogger,
   satisfiesSecurity as authorized,
   type Logger,
+  logAccessLine,
   type OperationChecks,
   readBody,
   requestIdOf,
@@ -29,9 +34,11 @@ import {
   type TokenVerifier,
   tracingEnabled,
 } from "@portico/kit/core";
+import type { RequestDeadline } from "../edge/request-timeout.js";
 import type { Operation, OperationTable } from "../operations/table.js";
-import type { ProxyHandler } from "../upstreams/proxy.js";
+import { exchangeClosed, type ProxyHandler, watchesClose } from "../upstreams/proxy.js";
 import type { RawBodyRequest } from "./body.js";
+import { addResponseHeader, collectLaneHeaders } from "./lane-response.js";
 
 /** One step of the lane: a connect-style middleware on bare `node:http` objects. */
 export type LaneStep = (
@@ -59,10 +66,17 @@ export interface FastLaneOptions {
   verifyApiKey: ApiKeyVerifier;
   /** Largest body taken, in bytes (a larger or unsized one goes to the app: 413 there). */
   bodyLimitBytes: number;
-  /** Run once the request is taken, in order, before the proxy (headers, limits, cache, ...). */
+  /** Run once the request is taken, in order, before the proxy (CORS, limits, cache, ...). */
   steps: readonly LaneStep[];
+  /**
+   * Response headers every answer of the lane carries (the security headers), a flat
+   * `[name, value, ...]` list written with the response's head (lane-response.ts).
+   */
+  constantHeaders: readonly string[];
+  /** Counts and times a request whose response closed (`seconds` since it arrived). */
+  observe: (req: IncomingMessage, res: ServerResponse, seconds: number) => void;
   /** The whole-request deadline, started when the lane considers a request (the app keeps it). */
-  deadline: LaneStep;
+  deadline: RequestDeadline;
   renderProblem: ProblemRenderer;
   logger: Logger;
   /** Where every request the lane does not take goes: the Express app. */
@@ -83,6 +97,22 @@ interface MatchedRequest extends RawBodyRequest {
 
 const EMPTY = Buffer.alloc(0);
 
+/** What the lane keeps about a request it took, read when its response closes. */
+interface Taken {
+  /** `performance.now()` at the arrival. */
+  started: number;
+  /** The method as received (HEAD continues as GET). */
+  method: string | undefined;
+  /** The path, without the query. */
+  path: string;
+  /** The deadline's timer. */
+  timer: NodeJS.Timeout;
+}
+
+const TAKEN = Symbol("portico.fastLane");
+
+type TakenResponse = ServerResponse & { [TAKEN]?: Taken };
+
 /** What the lane found for a request it may take. */
 interface Candidate {
   route: Operation;
@@ -91,6 +121,8 @@ interface Candidate {
   query: string;
   operation: OperationChecks;
   proxy: ProxyHandler;
+  /** Kept on the response once the request is taken. */
+  taken: Taken;
 }
 
 /**
@@ -107,12 +139,30 @@ export function createFastLane(
     verifyApiKey: options.verifyApiKey,
   });
   const onLane = options.onLane ?? noop;
-  // The same access line as the reference pipeline's (the kit's access log).
-  const logAccess = accessLogger(options.logger);
+  const { logger, observe, constantHeaders } = options;
   const fallback = (req: IncomingMessage, res: ServerResponse) => {
     onLane(false);
     options.fallback(req, res);
   };
+  /** Hands over a request whose deadline the lane started: it ends with the response. */
+  const handOver = (req: IncomingMessage, res: ServerResponse, timer: NodeJS.Timeout) => {
+    res.once("close", () => clearTimeout(timer));
+    fallback(req, res);
+  };
+  /**
+   * The one `close` listener of a response the lane took (`this`: the response; `close`
+   * follows `finish`, or comes alone when the client left): the deadline cleared, the metrics,
+   * the access line (the kit's, as the reference pipeline logs it) and the proxy's exchange.
+   */
+  function closed(this: TakenResponse): void {
+    const taken = this[TAKEN] as Taken;
+    const req = this.req;
+    clearTimeout(taken.timer);
+    const ms = performance.now() - taken.started;
+    observe(req, this, ms / 1000);
+    logAccessLine(logger, req, this, taken.method, taken.path, ms);
+    exchangeClosed(this);
+  }
 
   /** Runs the steps, then the proxy; an error from any of them is rendered as a Problem. */
   const forward = (req: MatchedRequest, res: ServerResponse, proxy: ProxyHandler) => {
@@ -131,20 +181,23 @@ export function createFastLane(
     onLane(true);
     const id = requestIdOf(req);
     req.id = id;
-    res.setHeader("X-Request-Id", id);
+    collectLaneHeaders(res, constantHeaders);
+    addResponseHeader(res, "X-Request-Id", id);
     next();
   };
 
   /** Takes the request once its body is read, or hands it to the app. */
   const decide = (req: MatchedRequest, res: ServerResponse, found: Candidate, body: Buffer) => {
-    const { route, pathParams, query, operation, proxy } = found;
+    const { route, pathParams, query, operation, proxy, taken } = found;
     if (body.length > 0) req.rawBody = body;
     if (!operation.accepts({ pathParams, query, headers: req.headers, body })) {
-      fallback(req, res);
+      handOver(req, res, taken.timer);
       return;
     }
     const take = () => {
-      logAccess(req, res); // before HEAD becomes GET, so the line names the method sent
+      (res as TakenResponse)[TAKEN] = taken;
+      res.on("close", closed);
+      watchesClose(res);
       if (req.method === "HEAD") req.method = "GET"; // as the app's headAsGet: Node drops the body
       req.openapi = {
         openApiRoute: route.template,
@@ -159,8 +212,8 @@ export function createFastLane(
       return;
     }
     authorized(req, operation.security, schemes).then(
-      (ok) => (ok ? take() : fallback(req, res)),
-      () => fallback(req, res),
+      (ok) => (ok ? take() : handOver(req, res, taken.timer)),
+      () => handOver(req, res, taken.timer),
     );
   };
 
@@ -195,9 +248,15 @@ export function createFastLane(
       query,
       operation,
       proxy,
+      // The deadline from the arrival, a slow body included; the app keeps it if the request is
+      // handed over.
+      taken: {
+        started: performance.now(),
+        method,
+        path: pathname,
+        timer: options.deadline.start(req, res),
+      },
     };
-    // From the arrival, a slow body included; the app keeps it if the request is handed over.
-    options.deadline(req, res, noop);
     if (length === 0) decide(req, res, found, EMPTY);
     else readBody(req, length, (body) => decide(req, res, found, body));
   };

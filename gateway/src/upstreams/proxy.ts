@@ -14,6 +14,7 @@ import { HttpProblem, type Logger } from "@portico/kit/core";
 import type { Request, RequestHandler } from "express";
 import type { OperationTable } from "../operations/table.js";
 import type { RawBodyRequest } from "../pipeline/body.js";
+import { endToEndHeaders, writeProxiedHead } from "../pipeline/lane-response.js";
 import { HOP_BY_HOP_HEADERS } from "./hop-by-hop.js";
 import {
   breakerOpenProblem,
@@ -136,6 +137,35 @@ interface Exchange {
   previous?: unknown;
   /** The upstream response being forwarded, once chosen. */
   response?: IncomingMessage;
+}
+
+/** The response's exchange, when its caller tells the proxy of its `close` (see {@link watchesClose}). */
+const EXCHANGE = Symbol("portico.exchange");
+
+type WatchedResponse = ServerResponse & { [EXCHANGE]?: Exchange | null };
+
+/**
+ * Marks `res` as a response whose `close` the caller observes and tells the proxy of with
+ * {@link exchangeClosed} (one listener for several concerns, the fast lane's), so the proxy adds
+ * no listener of its own.
+ */
+export function watchesClose(res: ServerResponse): void {
+  (res as WatchedResponse)[EXCHANGE] = null;
+}
+
+/** Tells the proxy that `res` (marked with {@link watchesClose}) closed. */
+export function exchangeClosed(res: ServerResponse): void {
+  const exchange = (res as WatchedResponse)[EXCHANGE];
+  if (exchange) closeExchange(exchange);
+}
+
+/**
+ * The response to the client closed: an attempt still in flight is abandoned without being
+ * counted (the client left); a response mid-body is no longer read.
+ */
+function closeExchange(exchange: Exchange): void {
+  exchange.abort?.();
+  if (exchange.response && !exchange.response.complete) exchange.response.destroy();
 }
 
 /** No instance tried yet. */
@@ -335,31 +365,20 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
   };
 
   /** Streams the chosen upstream response to the client (status, headers, body). */
-  const forward = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    exchange: Exchange,
-    upstream: IncomingMessage,
-  ) => {
+  const forward = (res: ServerResponse, exchange: Exchange, upstream: IncomingMessage) => {
     if (res.headersSent || res.destroyed) {
       // Answered meanwhile (e.g. the whole-request deadline's 504): drop this one.
       upstream.resume();
       return;
     }
-    res.statusCode = upstream.statusCode ?? 502;
-    if (upstream.statusMessage) res.statusMessage = upstream.statusMessage;
-    const headers = upstream.headers;
-    for (const name in headers) {
-      const value = headers[name];
-      if (value !== undefined) res.setHeader(name, value);
-    }
-    // HTTP/1.0 clients get no chunked encoding; keep-alive by default.
-    if (req.httpVersion === "1.0") {
-      res.removeHeader("transfer-encoding");
-      res.setHeader("connection", req.headers.connection ?? "close");
-    } else if (!headers.connection) {
-      res.setHeader("connection", req.headers.connection ?? "keep-alive");
-    }
+    // One head: the upstream's end-to-end headers over the gateway's (Node's own connection
+    // handling answers the client: keep-alive, and HTTP/1.0 clients get no chunked encoding).
+    writeProxiedHead(
+      res,
+      upstream.statusCode ?? 502,
+      upstream.statusMessage,
+      endToEndHeaders(upstream.rawHeaders),
+    );
     // Either side going away mid-body ends the other: no half-sent response left hanging (the
     // client's side: the exchange's `close` listener).
     exchange.response = upstream;
@@ -378,7 +397,7 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
   };
 
   /** Answers for an exchange that produced no response to forward. */
-  const fail = (req: IncomingMessage, res: ServerResponse, exchange: Exchange, err: unknown) => {
+  const fail = (res: ServerResponse, exchange: Exchange, err: unknown) => {
     if (err instanceof ClientGoneError || res.headersSent || res.destroyed) {
       discard(exchange.previous);
       return;
@@ -389,7 +408,7 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
         ? exchange.previous
         : err;
     if (last instanceof UpstreamStatusError) {
-      forward(req, res, exchange, last.response);
+      forward(res, exchange, last.response);
       return;
     }
     if (isBreakerOpen(last)) {
@@ -407,17 +426,14 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
   return {
     handler: (req: ProxiedRequest, res, next) => {
       const exchange: Exchange = { next, attempts: 0 };
-      res.on("close", () => {
-        // The client left while an attempt was in flight: abandon it without counting it; or
-        // mid-body: stop reading the response.
-        exchange.abort?.();
-        if (exchange.response && !exchange.response.complete) exchange.response.destroy();
-      });
+      const watched = res as WatchedResponse;
+      if (watched[EXCHANGE] === null) watched[EXCHANGE] = exchange;
+      else res.on("close", () => closeExchange(exchange));
       resilience
         .execute(req.method ?? "GET", () => attemptOnce(req, exchange))
         .then(
-          (upstream) => forward(req, res, exchange, upstream),
-          (err: unknown) => fail(req, res, exchange, err),
+          (upstream) => forward(res, exchange, upstream),
+          (err: unknown) => fail(res, exchange, err),
         )
         .catch(next);
     },
