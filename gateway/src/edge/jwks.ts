@@ -3,7 +3,8 @@
  * service's instances: each URL is tried in turn until one yields the key, so tokens still verify
  * while an instance is down (jose caches each set and refetches on an unknown `kid`).
  */
-import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
+import { jwksFetch } from "@portico/kit/core";
+import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from "jose";
 
 /**
  * A key resolver for jose's `jwtVerify` over the JWK Sets at `urls` (tried in order; every users
@@ -12,7 +13,11 @@ import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
  */
 export function failoverJwks(urls: readonly string[]): JWTVerifyGetKey {
   const sets = urls.map((url) =>
-    createRemoteJWKSet(new URL(url), { cooldownDuration: 5_000, timeoutDuration: 2_000 }),
+    createRemoteJWKSet(new URL(url), {
+      cooldownDuration: 5_000,
+      timeoutDuration: 2_000,
+      [customFetch]: jwksFetch,
+    }),
   );
   return async (header, token) => {
     let lastError: unknown = new Error("no JWK Set URL");

@@ -1,4 +1,5 @@
 /** One HTTP health probe: `GET <url>` must answer 2xx within a deadline. */
+import { getOnce } from "@portico/kit/core";
 
 /** Default deadline of one probe, in ms. */
 export const PROBE_TIMEOUT_MS = 1_000;
@@ -9,16 +10,15 @@ export const PROBE_TIMEOUT_MS = 1_000;
  *   URL, since the reasons are shown on the public `/readyz`.
  */
 export async function probe(url: URL, timeoutMs = PROBE_TIMEOUT_MS): Promise<void> {
-  let response: globalThis.Response;
+  let status: number;
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    ({ status } = await getOnce(url, { signal: AbortSignal.timeout(timeoutMs) }));
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
+    const e = err as Error & { code?: string };
     if (e.name === "TimeoutError") throw new Error(`no answer within ${timeoutMs} ms`);
-    throw new Error(`unreachable (${e.cause?.code ?? e.message})`);
+    throw new Error(`unreachable (${e.code ?? e.message})`);
   }
-  await response.body?.cancel();
-  if (!response.ok) throw new Error(`answered ${response.status}`);
+  if (status < 200 || status > 299) throw new Error(`answered ${status}`);
 }
 
 /** `path` resolved against a base URL that may carry a path prefix (`http://h/api` + `healthz`). */

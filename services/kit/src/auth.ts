@@ -6,7 +6,8 @@
  */
 import { createHash } from "node:crypto";
 import type { QueryReply } from "@portico/contracts";
-import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { jwksFetch } from "./http-get.js";
 import { type NatsConnection, query } from "./nats.js";
 import { forbidden, HttpProblem, unauthorized } from "./problem.js";
 
@@ -57,6 +58,7 @@ export function createTokenVerifier(options: {
       ? createRemoteJWKSet(new URL(options.jwks), {
           cooldownDuration: 5_000,
           timeoutDuration: 2_000,
+          [customFetch]: jwksFetch,
         })
       : options.jwks;
   const ttlMs = options.cacheTtlMs ?? VERIFIED_TOKEN_TTL_MS;
