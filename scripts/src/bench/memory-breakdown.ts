@@ -16,8 +16,13 @@ import { startStandaloneSystem } from "./standalone-system.js";
 /** The memory of one idle process. */
 export interface ProcessMemory {
   name: string;
-  /** `VmRSS`, `RssAnon` and `RssFile` from `/proc/<pid>/status`, in bytes. */
+  /** `VmRSS`, `RssAnon` and `RssFile` from `/proc/<pid>/status`, in bytes, 2 s after ready. */
   resident: number;
+  /**
+   * `VmRSS` after {@link SETTLE_MS} without a request, in bytes: idle for good, once V8's memory
+   * reducer (which starts a few seconds into an idle period) has shrunk the heap start-up left.
+   */
+  settled: number;
   anonymous: number;
   fileBacked: number;
   /** Sum of the self sizes of every node of the heap snapshot, in bytes. */
@@ -32,6 +37,9 @@ export interface ProcessMemory {
 export interface MemoryBreakdownResult {
   processes: ProcessMemory[];
 }
+
+/** How long the processes are left idle before their settled `VmRSS` is read, in ms. */
+export const SETTLE_MS = 60_000;
 
 /**
  * The processes whose memory is broken down: every Node process of the system (the TypeScript
@@ -162,11 +170,26 @@ export async function benchMemoryBreakdown(settings: RunSettings): Promise<Memor
   });
   try {
     await new Promise((resolve) => setTimeout(resolve, 2000));
-    const processes: ProcessMemory[] = [];
+    const pids: Record<string, number> = {};
+    const early: Record<string, string> = {};
     for (const name of PROCESSES) {
       const pid = await pidListeningOn(system.ports[name] as number);
       if (pid === undefined) throw new Error(`${name} is not listening`);
-      const status = await readFile(`/proc/${pid}/status`, "utf8");
+      pids[name] = pid;
+      early[name] = await readFile(`/proc/${pid}/status`, "utf8");
+    }
+    // Read before any snapshot: writing one allocates far more than the process holds.
+    settings.say(`memory: leaving them idle for ${SETTLE_MS / 1000} s …`);
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS - 2000));
+    const settled: Record<string, number> = {};
+    for (const name of PROCESSES) {
+      const status = await readFile(`/proc/${pids[name]}/status`, "utf8");
+      settled[name] = statusBytes(status, "VmRSS");
+    }
+    const processes: ProcessMemory[] = [];
+    for (const name of PROCESSES) {
+      const pid = pids[name] as number;
+      const status = early[name] as string;
       const before = new Set(await readdir(dir));
       process.kill(pid, "SIGUSR2");
       let file: string | undefined;
@@ -185,12 +208,13 @@ export async function benchMemoryBreakdown(settings: RunSettings): Promise<Memor
       processes.push({
         name,
         resident: statusBytes(status, "VmRSS"),
+        settled: settled[name] as number,
         anonymous: statusBytes(status, "RssAnon"),
         fileBacked: statusBytes(status, "RssFile"),
         ...summary,
       });
       settings.say(
-        `memory: ${name} ${(statusBytes(status, "VmRSS") / 2 ** 20).toFixed(0)} MiB resident, heap ${(summary.heapLive / 2 ** 20).toFixed(1)} MiB live`,
+        `memory: ${name} ${(statusBytes(status, "VmRSS") / 2 ** 20).toFixed(0)} MiB resident (${((settled[name] as number) / 2 ** 20).toFixed(0)} MiB idle ${SETTLE_MS / 1000} s), heap ${(summary.heapLive / 2 ** 20).toFixed(1)} MiB live`,
       );
     }
     return { processes };

@@ -10,7 +10,7 @@ import type { KitCostResult } from "./kit-cost.js";
 import type { KitProfileResult, ProfiledOperation } from "./kit-profile.js";
 import type { LoadResult } from "./load.js";
 import type { MachineInfo } from "./machine.js";
-import type { MemoryBreakdownResult } from "./memory-breakdown.js";
+import { type MemoryBreakdownResult, SETTLE_MS } from "./memory-breakdown.js";
 import type { ProfileSummary } from "./profile.js";
 import type { RealSystemResult } from "./real-system.js";
 import type { FixedRateResult, RunSettings } from "./runner.js";
@@ -151,19 +151,19 @@ function kitProfileSection(p: ProfiledOperation): string[] {
   ];
 }
 
-/** The memory section: what each idle service's resident memory is made of. */
+/** The memory section: what each idle Node process's resident memory is made of. */
 function memorySection(m: MemoryBreakdownResult): string[] {
   const mb = (bytes: number) => (bytes / MIB).toFixed(1);
   return [
-    "## What an idle service's memory is made of",
+    "## What an idle process's memory is made of",
     "",
-    "Each TypeScript service 2 s after it was ready, before any request: `VmRSS` and its split from `/proc/<pid>/status` (file-backed pages are mostly the `node` binary, shared between the processes but counted in each), then a heap snapshot (`--heapsnapshot-signal`): its live size, and the code each origin keeps in the heap (module source text, which V8 keeps for lazy compilation, plus bytecode).",
+    `Each Node process of the system (the services and the gateway) 2 s after it was ready, before any request: \`VmRSS\` and its split from \`/proc/<pid>/status\` (file-backed pages are mostly the \`node\` binary, shared between the processes but counted in each); then its \`VmRSS\` idle, after ${SETTLE_MS / 1000} s without a request (V8's memory reducer, which starts a few seconds into an idle period, has then returned what start-up left: contract parsing, schema compilation, migrations); then a heap snapshot (\`--heapsnapshot-signal\`): its live size, and the code each origin keeps in the heap (module source text, which V8 keeps for lazy compilation, plus bytecode).`,
     "",
-    "| process | resident MiB | anonymous | file-backed | heap live MiB | heap by kind, MiB | code in the heap by origin, MiB (largest 8) |",
-    "| --- | ---: | ---: | ---: | ---: | --- | --- |",
+    `| process | resident MiB, 2 s after ready | idle ${SETTLE_MS / 1000} s | anonymous (2 s) | file-backed (2 s) | heap live MiB | heap by kind, MiB | code in the heap by origin, MiB (largest 8) |`,
+    "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ...m.processes.map(
       (p) =>
-        `| ${p.name} | ${mb(p.resident)} | ${mb(p.anonymous)} | ${mb(p.fileBacked)} | ${mb(p.heapLive)} | ${p.heapByType
+        `| ${p.name} | ${mb(p.resident)} | ${mb(p.settled)} | ${mb(p.anonymous)} | ${mb(p.fileBacked)} | ${mb(p.heapLive)} | ${p.heapByType
           .slice(0, 6)
           .map((t) => `${t.type} ${mb(t.bytes)}`)
           .join(", ")} | ${p.codeByOrigin
@@ -246,14 +246,15 @@ export function renderReport(results: BenchResults): string {
     const idle = Object.entries(b.memory).map(([name, m]) => [name, m.idle ?? 0] as const);
     const worst = idle.reduce((x, y) => (y[1] > x[1] ? y : x), ["–", 0] as const);
     lines.push(
-      `| (f) resident memory per Node process, idle (largest) | ${mib(worst[1])} MiB (${worst[0]}) | ≤ ${GOALS.idleRssBytes / 1e6} MB (${mib(GOALS.idleRssBytes)} MiB) | ${met(worst[1] <= GOALS.idleRssBytes)} |`,
+      `| (f) resident memory per Node process, 2 s after start (largest) | ${mib(worst[1])} MiB (${worst[0]}) | ≤ ${GOALS.idleRssBytes / 1e6} MB (${mib(GOALS.idleRssBytes)} MiB) | ${met(worst[1] <= GOALS.idleRssBytes)} |`,
     );
   }
   const memory = results.memoryBreakdown;
   if (memory && memory.processes.length > 0) {
-    const worst = memory.processes.reduce((x, y) => (y.resident > x.resident ? y : x));
+    const worst = memory.processes.reduce((x, y) => (y.settled > x.settled ? y : x));
+    const early = memory.processes.reduce((x, y) => (y.resident > x.resident ? y : x));
     lines.push(
-      `| (memory) resident memory per TypeScript service, idle (largest, memory section) | ${mib(worst.resident)} MiB (${worst.name}) | ≤ ${GOALS.idleRssBytes / 1e6} MB (${mib(GOALS.idleRssBytes)} MiB) | ${met(worst.resident <= GOALS.idleRssBytes)} |`,
+      `| (memory) resident memory per Node process, idle ${SETTLE_MS / 1000} s (largest, memory section; 2 s after ready: ${mib(early.resident)} MiB, ${early.name}) | ${mib(worst.settled)} MiB (${worst.name}) | ≤ ${GOALS.idleRssBytes / 1e6} MB (${mib(GOALS.idleRssBytes)} MiB) | ${met(worst.settled <= GOALS.idleRssBytes)} |`,
     );
   }
   const k = results.kitCost;
