@@ -176,6 +176,8 @@ export function gatewayRequestObserver(
     );
     series.requestsWith(res.headersSent ? res.statusCode : 0).inc();
     // An event stream's life is not a response time: it would swamp the latency histogram.
+    // (`GET /events` is served by the reference pipeline, whose headers `getHeader` sees; the
+    // fast lane's one-write head is not, and the lane serves no stream.)
     const type = res.getHeader("content-type");
     if (!(typeof type === "string" && type.startsWith("text/event-stream"))) {
       series.duration.observe(seconds);
