@@ -58,23 +58,9 @@ export function accessLogger(
     if (!UNLOGGED_PATHS.has(path)) {
       const method = req.method;
       const started = performance.now();
-      res.once("close", () => {
-        const status = res.writableFinished ? res.statusCode : 0;
-        const level = accessLevel(status);
-        if (!logger.isLevelEnabled(level)) return;
-        const operationId = (req as MatchedRequest).openapi?.schema?.operationId;
-        logger[level](
-          {
-            reqId: req.id,
-            method,
-            path,
-            status,
-            durationMs: Math.round((performance.now() - started) * 10) / 10,
-            ...(operationId ? { operationId } : {}),
-          },
-          status === 0 ? "request aborted" : "request completed",
-        );
-      });
+      res.once("close", () =>
+        logAccessLine(logger, req, res, method, path, performance.now() - started),
+      );
     }
     next?.();
   };
