@@ -40,7 +40,7 @@ const PACKAGE_CATEGORIES: [string, RegExp][] = [
     /^(pg|pg-pool|pg-protocol|pg-types|pg-connection-string|pg-int8|pg-cloudflare|postgres-array|postgres-bytea|postgres-date|postgres-interval|pgpass|split2)$/,
   ],
   [
-    "logging (pino-http, pino)",
+    "logging (pino)",
     /^(pino|pino-http|pino-std-serializers|sonic-boom|fast-redact|@pinojs\/.*|quick-format-unescaped|safe-stable-stringify|thread-stream|on-exit-leak-free|atomic-sleep|real-require)$/,
   ],
   ["metrics (prom-client)", /^(prom-client|tdigest|bintrees)$/],

@@ -57,7 +57,7 @@ export function originOf(url: string, functionName: string): string {
 /** Frames whose total time tells how long each stage of the gateway pipeline takes. */
 const STAGES: [string, (node: ProfileNode) => boolean][] = [
   ["express-openapi-validator (all)", (n) => n.callFrame.url.includes("express-openapi-validator")],
-  ["pino / pino-http (logging)", (n) => /node_modules\/pino(-http)?\//.test(n.callFrame.url)],
+  ["pino (logging)", (n) => /node_modules\/pino(-http)?\//.test(n.callFrame.url)],
   ["http-proxy(-middleware)", (n) => /node_modules\/http-proxy/.test(n.callFrame.url)],
   [
     "body reading (raw-body, body-parser)",

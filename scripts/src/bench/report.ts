@@ -99,7 +99,7 @@ function kitSection(k: KitCostResult): string[] {
   return [
     "## The kit against a Fastify reference",
     "",
-    "The users and products services (the kit: Express 5, express-openapi-validator, pino-http, Kysely, pg) beside a reference service the benchmark starts on the same databases (`scripts/src/bench/reference/`: Fastify 5, fastify-openapi-glue on the same contracts, pg, @fastify/etag, jose), each as plain `node` on transpiled JavaScript, in production mode with warnings logged only. Both verify tokens against the users service's JWK Set and remember a verified token for 60 s; both write the created product's event into `outbox` in the product's transaction (the products service's relay then publishes it: that work is in the products service's CPU for its own rows only).",
+    "The users and products services (the kit: its contract dispatcher in front of Express 5 and express-openapi-validator, Kysely with the hot queries compiled once, pg) beside a reference service the benchmark starts on the same databases (`scripts/src/bench/reference/`: Fastify 5, fastify-openapi-glue on the same contracts, pg, @fastify/etag, jose), each as plain `node` on transpiled JavaScript, in production mode with warnings logged only. Both verify tokens against the users service's JWK Set and remember a verified token for 60 s; both write the created product's event into `outbox` in the product's transaction (the products service's relay then publishes it: that work is in the products service's CPU for its own rows only).",
     "",
     "| operation | kit req/s | reference req/s | kit CPU µs/req | reference CPU µs/req | CPU ratio | non-2xx / errors |",
     "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
