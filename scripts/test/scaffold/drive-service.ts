@@ -47,7 +47,10 @@ try {
   // The client's paths are typed from the public contract: this service's are there too.
   const client = createPorticoClient({ baseUrl: system.urls.gateway }) as unknown as {
     GET(path: string, init?: object): Promise<{ response: Response; data?: unknown }>;
-    POST(path: string, init: object): Promise<{ response: Response; data?: unknown }>;
+    POST(
+      path: string,
+      init: object,
+    ): Promise<{ response: Response; data?: unknown; error?: unknown }>;
     signIn(email: string, password: string): Promise<unknown>;
   };
   const anonymous = await client.GET(`/${service}`);
@@ -59,6 +62,11 @@ try {
   );
   await client.signIn(email, "scaffold-password");
   const created = await client.POST(`/${service}`, { body: { name: "First" } });
+  if (created.data === undefined) {
+    throw new Error(
+      `POST /${service} answered ${created.response.status}: ${JSON.stringify(created.error)}`,
+    );
+  }
   const id = (created.data as { id: string }).id;
   const got = await client.GET(`/${service}/${id}`);
 

@@ -86,8 +86,10 @@ export function createDeviceCookies(
       if (!/^\d{1,12}$/.test(issuedAt)) return undefined;
       const ageSeconds = now() / 1000 - Number(issuedAt);
       if (ageSeconds < -60 || ageSeconds > maxAgeSeconds) return undefined;
-      const expected = mac(normalizedEmail, nonce, issuedAt);
-      const given = Buffer.from(signature, "base64url");
+      // The MAC's text is compared, not its decoded bytes: base64url decoding ignores the unused
+      // low bits of the last character, so another spelling of the same MAC is no cookie either.
+      const expected = Buffer.from(mac(normalizedEmail, nonce, issuedAt).toString("base64url"));
+      const given = Buffer.from(signature);
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
       const nonceBytes = Buffer.from(nonce, "base64url");
       if (nonceBytes.length !== NONCE_BYTES || nonceBytes.toString("base64url") !== nonce) {
