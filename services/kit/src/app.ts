@@ -28,6 +28,7 @@ import {
 } from "./auth.js";
 import {
   bodyReadByDispatcher,
+  contractOperations,
   createContractDispatcher,
   observedByDispatcher,
 } from "./dispatch/contract-dispatcher.js";
@@ -100,12 +101,7 @@ interface OpenApiRequest extends Request {
 
 /** Operation ids declared by a bundled contract, in document order. */
 export function operationIds(contract: Record<string, unknown>): string[] {
-  const paths = (contract.paths ?? {}) as Record<string, Record<string, { operationId?: string }>>;
-  return Object.values(paths).flatMap((item) =>
-    Object.values(item).flatMap((op) =>
-      typeof op?.operationId === "string" ? [op.operationId] : [],
-    ),
-  );
+  return contractOperations(contract).map((operation) => operation.operationId);
 }
 
 /**

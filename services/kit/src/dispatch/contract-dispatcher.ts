@@ -117,8 +117,12 @@ const PLAIN_TEMPLATE = /^(?:\/(?:[^{}/]*|\{[A-Za-z_$][A-Za-z0-9_$]*\}))+$/;
 /** Paths the app answers before the contract (health, metrics). */
 const PLATFORM_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
 
-/** Each operation of a contract: method, template, operationId. */
-function contractOperations(
+/**
+ * Each operation of a bundled contract that has an operationId, in document order of its paths:
+ * method (upper case), path template, operationId. Methods are those a path item may declare
+ * (OpenAPI 3.1 section 4.8.9).
+ */
+export function contractOperations(
   contract: Record<string, unknown>,
 ): { method: string; template: string; operationId: string }[] {
   const paths = (contract.paths ?? {}) as Record<string, Record<string, unknown>>;
