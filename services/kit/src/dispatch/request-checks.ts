@@ -18,7 +18,7 @@
 import { parse as parseQuery } from "node:querystring";
 import type { Ajv2020, ValidateFunction } from "ajv/dist/2020.js";
 import { isJsonMediaType, mediaTypeOf } from "./media-type.js";
-import { CONTRACT_ID, validatorAjv } from "./validator-ajv.js";
+import { contractSchemaRef, pointerToken, validatorAjv } from "./validator-ajv.js";
 
 /** What the checks read of an operation. */
 export interface CheckedOperation {
@@ -84,11 +84,6 @@ interface Parameter {
   default: unknown;
 }
 
-/** Escapes one JSON pointer token (RFC 6901 section 3). */
-function token(key: string): string {
-  return key.replace(/~/g, "~0").replace(/\//g, "~1");
-}
-
 /** Follows a local `$ref` (`#/...`) to the node it names, with that node's pointer and hops. */
 function follow(
   contract: Json,
@@ -129,7 +124,7 @@ function coercerOf(type: unknown): Coerce | undefined {
 
 /** The parameters of an operation, or undefined when one is not a plain primitive. */
 function parametersOf(contract: Json, route: CheckedOperation): Parameter[] | undefined {
-  const itemPointer = `/paths/${token(route.template)}`;
+  const itemPointer = `/paths/${pointerToken(route.template)}`;
   const item = (contract.paths as Json)[route.template] as Json;
   const opPointer = `${itemPointer}/${route.method.toLowerCase()}`;
   const op = item[route.method.toLowerCase()] as Json;
@@ -184,9 +179,7 @@ function parametersSchema(parameters: Parameter[]): Json {
     const own = parameters.filter((p) => p.in === where);
     return {
       type: "object",
-      properties: Object.fromEntries(
-        own.map((p) => [p.name, { $ref: `${CONTRACT_ID}#${encodeURI(p.schemaPointer)}` }]),
-      ),
+      properties: Object.fromEntries(own.map((p) => [p.name, contractSchemaRef(p.schemaPointer)])),
       required: own.filter((p) => p.required).map((p) => p.name),
       additionalProperties: additional,
     };
@@ -239,7 +232,7 @@ export function compileParameterCheck(
   where: "path" | "query" | "header",
   name: string,
 ): ParameterCheck | undefined {
-  const itemPointer = `/paths/${token(route.template)}`;
+  const itemPointer = `/paths/${pointerToken(route.template)}`;
   const item = ((contract.paths as Json | undefined)?.[route.template] ?? {}) as Json;
   const op = (item[route.method.toLowerCase()] ?? {}) as Json;
   const lists: [unknown, string][] = [
@@ -253,9 +246,9 @@ export function compileParameterCheck(
       if (param?.in !== where || param.name !== name) continue;
       const coerce = coercerOf(follow(contract, param.schema, `${pointer}/schema`).node?.type);
       if (!coerce) return undefined;
-      const validate = validatorAjv(contract, { useDefaults: false }).compile({
-        $ref: `${CONTRACT_ID}#${encodeURI(`${pointer}/schema`)}`,
-      });
+      const validate = validatorAjv(contract, { useDefaults: false }).compile(
+        contractSchemaRef(`${pointer}/schema`),
+      );
       return (value) =>
         validate(coerce(value))
           ? []
@@ -280,7 +273,7 @@ function compileOperation(
   route: CheckedOperation,
 ): OperationChecks | undefined {
   const method = route.method.toLowerCase();
-  const opPointer = `/paths/${token(route.template)}/${method}`;
+  const opPointer = `/paths/${pointerToken(route.template)}/${method}`;
   const op = ((contract.paths as Json)[route.template] as Json)[method] as Json;
   const security = (op.security ?? contract.security ?? []) as SecurityRequirement[];
   if (security.some((requirement) => Object.keys(requirement).some((s) => !KNOWN_SCHEMES.has(s)))) {
@@ -307,11 +300,11 @@ function compileOperation(
     // Only the operation's JSON media type is checked here (a form body takes the validator's way).
     const mediaType = Object.keys(content).find(isJsonMediaType);
     if (mediaType) {
-      const schemaPointer = `${pointer}/content/${token(mediaType)}/schema`;
+      const schemaPointer = `${pointer}/content/${pointerToken(mediaType)}/schema`;
       body = {
         required: requestBody.required,
         mediaType,
-        validate: ajv.compile({ $ref: `${CONTRACT_ID}#${encodeURI(schemaPointer)}` }),
+        validate: ajv.compile(contractSchemaRef(schemaPointer)),
       };
     } else if (requestBody.required === true) return undefined;
     else body = { required: requestBody.required, mediaType: undefined };

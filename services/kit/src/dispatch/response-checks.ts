@@ -9,7 +9,7 @@
  * Problem "The service produced a response that breaks its contract.".
  */
 import type { ValidateFunction } from "ajv/dist/2020.js";
-import { CONTRACT_ID, validatorAjv } from "./validator-ajv.js";
+import { contractSchemaRef, pointerToken, validatorAjv } from "./validator-ajv.js";
 
 /** A response that breaks the contract, shaped like the validator's own error (status 500). */
 export class ResponseContractError extends Error {
@@ -33,10 +33,6 @@ const JSON_TYPE = /^[^/;\s]+\/(?:[^/;\s]+\+)?json\s*(?:;.*)?$/i;
 /** A declared response: no content (`null`), or the validator of its one JSON media type. */
 type Declared = ValidateFunction | null;
 
-function token(key: string): string {
-  return key.replace(/~/g, "~0").replace(/\//g, "~1");
-}
-
 /**
  * Compiles the response checks of `operations` of `contract`.
  * @returns by operationId; an operation is missing when one of its responses offers several
@@ -51,18 +47,18 @@ export function compileResponseChecks(
   const checks = new Map<string, ResponseCheck>();
   const components = (contract.components ?? {}) as Json;
   for (const { method, template, operationId } of operations) {
-    const opPointer = `/paths/${token(template)}/${method.toLowerCase()}`;
+    const opPointer = `/paths/${pointerToken(template)}/${method.toLowerCase()}`;
     const op = ((contract.paths as Json)[template] as Json)[method.toLowerCase()] as Json;
     const declared = new Map<string, Declared>();
     let judgeable = true;
     for (const [code, raw] of Object.entries((op.responses ?? {}) as Json)) {
       let response = raw as Json;
-      let pointer = `${opPointer}/responses/${token(code)}`;
+      let pointer = `${opPointer}/responses/${pointerToken(code)}`;
       if (typeof response.$ref === "string") {
         // The validator resolves a top-level response `$ref` by its last segment.
         const name = response.$ref.replace(/^.+\//, "");
         response = ((components.responses ?? {}) as Json)[name] as Json;
-        pointer = `/components/responses/${token(name)}`;
+        pointer = `/components/responses/${pointerToken(name)}`;
       }
       if (!response?.content) {
         declared.set(code, null);
@@ -78,9 +74,7 @@ export function compileResponseChecks(
       if (type === undefined) continue; // nothing the validator judges: as if undeclared
       declared.set(
         code,
-        ajv.compile({
-          $ref: `${CONTRACT_ID}#${encodeURI(`${pointer}/content/${token(type)}/schema`)}`,
-        }),
+        ajv.compile(contractSchemaRef(`${pointer}/content/${pointerToken(type)}/schema`)),
       );
     }
     if (!judgeable) continue;

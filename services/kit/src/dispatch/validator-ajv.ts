@@ -14,6 +14,16 @@ import addFormats from "ajv-formats";
 /** The id under which the contract is added to each instance; refs are `contract.json#/...`. */
 export const CONTRACT_ID = "contract.json";
 
+/** Escapes one JSON Pointer reference token (RFC 6901 section 3). */
+export function pointerToken(key: string): string {
+  return key.replace(/~/g, "~0").replace(/\//g, "~1");
+}
+
+/** A schema that is the node of the contract at `pointer` (a JSON Pointer, e.g. `/paths/~1a/get`). */
+export function contractSchemaRef(pointer: string): { $ref: string } {
+  return { $ref: `${CONTRACT_ID}#${encodeURI(pointer)}` };
+}
+
 /** The validator's own formats, from the installed validator (one source of truth). */
 function validatorFormats(): Record<string, Format> {
   const require = createRequire(import.meta.url);
