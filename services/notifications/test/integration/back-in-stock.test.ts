@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { jetstream } from "@nats-io/jetstream";
 import type { NotificationsApi, QueryReply } from "@portico/contracts";
 import {
-  connectNats,
   createEventPublisher,
   createLogger,
   type EventPublisher,
@@ -31,6 +30,7 @@ import { type Lookups, natsLookups } from "../../src/queries.js";
 import { consumerInfo, deleteConsumer, waitUntilConsumed } from "../support/consumer.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { client, serve, type TestServer } from "../support/http.js";
+import { type OwnNats, startOwnNats } from "../support/own-nats.js";
 import { type SmtpCapture, startSmtpCapture } from "../support/smtp.js";
 import { type StandIn, standInProducts, standInUsers } from "../support/stand-ins.js";
 import { createTestIssuer } from "../support/tokens.js";
@@ -61,6 +61,7 @@ const contacts = new Map<string, QueryReply<"users.query.getUserContact">>(
 const tokens = {} as Record<Person, string>;
 
 let database: TestDatabase;
+let ownNats: OwnNats;
 let nc: NatsConnection;
 let smtp: SmtpCapture;
 let productsStandIn: StandIn;
@@ -75,7 +76,8 @@ const log = createLogger("notifications-test", "silent");
 
 beforeAll(async () => {
   database = await createTestDatabase("notifications_back_in_stock");
-  nc = await connectNats(process.env.NATS_URL ?? "", "notifications-test", log);
+  ownNats = await startOwnNats("notifications-back-in-stock", log);
+  nc = ownNats.nc;
   smtp = await startSmtpCapture();
   productsStandIn = await standInProducts(nc, products);
   usersStandIn = await standInUsers(nc, contacts);
@@ -121,7 +123,7 @@ afterAll(async () => {
   await deleteConsumer(nc);
   await productsStandIn?.stop();
   await usersStandIn?.stop();
-  await nc?.drain();
+  await ownNats?.stop();
   await smtp?.stop();
   await database?.drop();
 });

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
 import type { QueryReply } from "@portico/contracts";
-import { connectNats, createLogger, type NatsConnection } from "@portico/kit";
+import { createLogger, type NatsConnection } from "@portico/kit";
 import { sql } from "kysely";
 import { v7 as uuidv7 } from "uuid";
 import { type DailyDigestDeps, runDailyDigest } from "../../src/jobs/daily-digest.js";
@@ -15,6 +15,7 @@ import { createSmtpTransport } from "../../src/mail/transport.js";
 import { natsLookups } from "../../src/queries.js";
 import { recordBackInStock } from "../../src/store/notifications.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { type OwnNats, startOwnNats } from "../support/own-nats.js";
 import { type SmtpCapture, startSmtpCapture } from "../support/smtp.js";
 import { type StandIn, standInUsers } from "../support/stand-ins.js";
 
@@ -26,20 +27,22 @@ const NEXT_MORNING = new Date("2024-05-02T08:00:00.000Z");
 const contacts = new Map<string, QueryReply<"users.query.getUserContact">>();
 
 let database: TestDatabase;
+let ownNats: OwnNats;
 let nc: NatsConnection;
 let smtp: SmtpCapture;
 let usersStandIn: StandIn;
 
 beforeAll(async () => {
   database = await createTestDatabase("notifications_digest");
-  nc = await connectNats(process.env.NATS_URL ?? "", "notifications-digest-test", log);
+  ownNats = await startOwnNats("notifications-digest", log);
+  nc = ownNats.nc;
   smtp = await startSmtpCapture();
   usersStandIn = await standInUsers(nc, contacts);
 });
 
 afterAll(async () => {
   await usersStandIn?.stop();
-  await nc?.drain();
+  await ownNats?.stop();
   await smtp?.stop();
   await database?.drop();
 });

@@ -1,25 +1,20 @@
 /**
  * The dead-letter admin operations (listDeadLetters, replayDeadLetter) with the real consumer,
  * app and outbox sender on real PostgreSQL and a nats-server of this file's own (the consumer's
- * durable is the service's real one, which back-in-stock.test.ts uses on the shared server).
+ * durable is the service's real one, which back-in-stock.test.ts also uses on its own server).
  * A stand-in users service fails the contact lookup of "broken" users until the test fixes them.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { jetstream } from "@nats-io/jetstream";
 import { headers as natsHeaders, type Subscription } from "@nats-io/transport-node";
 import type { EventEnvelope, NotificationsApi, QueryReply } from "@portico/contracts";
 import {
-  connectNats,
   createEventPublisher,
   createLogger,
   type NatsConnection,
   type ProblemBody,
 } from "@portico/kit";
-import { type NatsServer, startNats } from "@portico/scripts/infra/nats";
 import { v7 as uuidv7 } from "uuid";
 import { createService } from "../../src/app.js";
 import {
@@ -35,6 +30,7 @@ import { createSmtpTransport } from "../../src/mail/transport.js";
 import { natsLookups } from "../../src/queries.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { client, serve, type TestServer } from "../support/http.js";
+import { type OwnNats, startOwnNats } from "../support/own-nats.js";
 import { type SmtpCapture, startSmtpCapture } from "../support/smtp.js";
 import { type StandIn, standInUsers } from "../support/stand-ins.js";
 import { createTestIssuer } from "../support/tokens.js";
@@ -49,8 +45,7 @@ const contacts = new Map<string, QueryReply<"users.query.getUserContact">>();
 /** Users whose contact lookup fails with a service error (the poison's cause). */
 const broken = new Set<string>();
 
-let dir: string;
-let natsServer: NatsServer;
+let ownNats: OwnNats;
 let nc: NatsConnection;
 let database: TestDatabase;
 let smtp: SmtpCapture;
@@ -65,9 +60,8 @@ let userToken: string;
 let deps: Parameters<typeof handleBackInStock>[0];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "notifications-dead-letters-"));
-  natsServer = await startNats({ storeDir: join(dir, "nats") });
-  nc = await connectNats(natsServer.url, "notifications-dead-letters-test", log);
+  ownNats = await startOwnNats("notifications-dead-letters", log);
+  nc = ownNats.nc;
   database = await createTestDatabase("notifications_dead_letters");
   smtp = await startSmtpCapture();
   usersStandIn = await standInUsers(nc, contacts);
@@ -116,11 +110,9 @@ afterAll(async () => {
   await sender?.stop();
   brokenUsers?.unsubscribe();
   await usersStandIn?.stop();
-  await nc?.drain();
-  await natsServer?.stop();
+  await ownNats?.stop();
   await smtp?.stop();
   await database?.drop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 /** A subscriber of a new product, with a known (or broken) contact. */

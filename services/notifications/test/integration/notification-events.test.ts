@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
 import { type EventEnvelope, type QueryReply, validateEvent } from "@portico/contracts";
 import {
-  connectNats,
   createLogger,
   ensureStream,
   type NatsConnection,
@@ -24,6 +23,7 @@ import { natsLookups } from "../../src/queries.js";
 import { findNotifications } from "../../src/store/notifications.js";
 import { insertSubscription } from "../../src/store/subscriptions.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { type OwnNats, startOwnNats } from "../support/own-nats.js";
 import { type StandIn, standInUsers } from "../support/stand-ins.js";
 
 type Created = EventEnvelope<typeof NOTIFICATION_CREATED_SUBJECT>;
@@ -37,20 +37,22 @@ const contacts = new Map<string, QueryReply<"users.query.getUserContact">>([
 const log = createLogger("notification-events-test", "silent");
 
 let database: TestDatabase;
+let ownNats: OwnNats;
 let nc: NatsConnection;
 let users: StandIn;
 let relay: OutboxRelay | undefined;
 
 beforeAll(async () => {
   database = await createTestDatabase("notifications_events");
-  nc = await connectNats(process.env.NATS_URL ?? "", "notification-events-test", log);
+  ownNats = await startOwnNats("notification-events", log);
+  nc = ownNats.nc;
   users = await standInUsers(nc, contacts);
 });
 
 afterAll(async () => {
   await relay?.stop();
   await users?.stop();
-  await nc?.drain();
+  await ownNats?.stop();
   await database?.drop();
 });
 

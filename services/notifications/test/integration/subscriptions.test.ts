@@ -5,12 +5,13 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { NotificationsApi, QueryReply } from "@portico/contracts";
-import { connectNats, createLogger, type NatsConnection, type ProblemBody } from "@portico/kit";
+import { createLogger, type NatsConnection, type ProblemBody } from "@portico/kit";
 import { v7 as uuidv7 } from "uuid";
 import { createService } from "../../src/app.js";
 import { natsLookups } from "../../src/queries.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { client, serve, type TestServer } from "../support/http.js";
+import { type OwnNats, startOwnNats } from "../support/own-nats.js";
 import { type StandIn, standInProducts } from "../support/stand-ins.js";
 import { createTestIssuer, type TestIssuer } from "../support/tokens.js";
 
@@ -29,6 +30,7 @@ const discontinued = uuidv7();
 products.set(discontinued, null);
 
 let database: TestDatabase;
+let ownNats: OwnNats;
 let nc: NatsConnection;
 let productsStandIn: StandIn;
 let server: TestServer;
@@ -42,7 +44,8 @@ let bobToken: string;
 beforeAll(async () => {
   database = await createTestDatabase("notifications_subscriptions");
   const log = createLogger("notifications-test", "silent");
-  nc = await connectNats(process.env.NATS_URL ?? "", "notifications-test", log);
+  ownNats = await startOwnNats("notifications-subscriptions", log);
+  nc = ownNats.nc;
   productsStandIn = await standInProducts(nc, products);
   issuer = await createTestIssuer();
   const app = createService({
@@ -62,7 +65,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   await productsStandIn?.stop();
-  await nc?.close();
+  await ownNats?.stop();
   await database?.drop();
 });
 

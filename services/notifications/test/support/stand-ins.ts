@@ -2,10 +2,10 @@
  * The other services' side of the query contract on real NATS: `products.query.getProduct` and
  * `users.query.getUserContact` answered from maps the test fills.
  *
- * Test files run in parallel on one NATS server, so a stand-in subscribes without a queue group
- * and answers only ids its map holds (a `null` entry is answered "does not exist"); it stays
- * silent on the rest, which another file's stand-in answers. (A queue-group responder, as the
- * kit's serveQueries registers, would take a share of the other file's queries.)
+ * A stand-in answers only ids its map holds (a `null` entry is answered "does not exist") and
+ * stays silent on the rest. It runs on a nats-server of its test file's own (support/own-nats.ts):
+ * on the shared server other files' real users and products services answer the same subjects,
+ * and a real "does not exist" can beat the stand-in's answer.
  */
 import type { QueryReply, QueryRequest, QuerySubject } from "@portico/contracts";
 import type { NatsConnection } from "@portico/kit";
@@ -21,6 +21,11 @@ function standIn<S extends QuerySubject>(
   idOf: (request: QueryRequest<S>) => string,
   known: Map<string, QueryReply<S>>,
 ): StandIn {
+  if (process.env.NATS_URL && nc.getServer() === new URL(process.env.NATS_URL).host) {
+    throw new Error(
+      `a stand-in for ${subject} needs the test file's own nats-server (startOwnNats)`,
+    );
+  }
   const sub = nc.subscribe(subject, {
     callback: (err, msg) => {
       if (err) return;
