@@ -3,16 +3,20 @@
  * every Python kit (a folder under services/ with a `pyproject.toml` and no service declaration:
  * services/kit-python, the package the Python services share):
  *   tsx scripts/src/services/python-tools.ts env    its virtual environment, with the dev tools
- *   tsx scripts/src/services/python-tools.ts lint   ruff check, ruff format --check, mypy (strict)
+ *   tsx scripts/src/services/python-tools.ts lint   ruff check, ruff format --check, mypy (strict);
+ *                                                   and ruff for the Python client's own files
+ *                                                   (clients/python: its tests and README)
  *   tsx scripts/src/services/python-tools.ts test   pytest
  * Each runs in the package's folder with its own `.venv`; the first failure exits 1.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { ensurePythonTools } from "../fuzz/venv.js";
+import { PYTHON_CLIENT_PROJECT, PYTHON_CLIENT_TOOLS } from "../generate/python-client.js";
 import { repoRoot } from "../paths.js";
 import { declarationFileOf, readServiceDeclarations } from "./declarations.js";
-import { ensurePythonEnv, pythonBin } from "./python-env.js";
+import { ensurePythonEnv } from "./python-env.js";
 
 /** The commands of each step, as [tool, ...args] run from the service's `.venv/bin`. */
 export const PYTHON_STEPS: Record<string, readonly (readonly string[])[]> = {
@@ -20,6 +24,15 @@ export const PYTHON_STEPS: Record<string, readonly (readonly string[])[]> = {
   lint: [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]],
   test: [["pytest"]],
 };
+
+/**
+ * The lint commands for the Python client (clients/python): ruff only. Its generated package is
+ * excluded by its pyproject.toml (the generator formats it); mypy is not among its tools.
+ */
+export const PYTHON_CLIENT_LINT: readonly (readonly string[])[] = [
+  ["ruff", "check", "."],
+  ["ruff", "format", "--check", "."],
+];
 
 /**
  * The Python kits: folders under services/ with a `pyproject.toml` and no service declaration
@@ -61,14 +74,28 @@ export async function runPythonStep(step: string): Promise<boolean> {
       dev: true,
       log: (line) => console.log(`${service.name}: ${line}`),
     });
-    for (const [tool, ...args] of commands) {
-      console.log(`${service.name}: ${[tool, ...args].join(" ")}`);
-      const { status } = spawnSync(pythonBin(dir, tool as string), args, {
-        cwd: dir,
-        stdio: "inherit",
-      });
-      if (status !== 0) return false;
-    }
+    if (!runEach(service.name, join(dir, ".venv", "bin"), dir, commands)) return false;
+  }
+  if (step === "lint") {
+    const bin = await ensurePythonTools(PYTHON_CLIENT_TOOLS, (line) =>
+      console.log(`client: ${line}`),
+    );
+    if (!runEach("client", bin, PYTHON_CLIENT_PROJECT, PYTHON_CLIENT_LINT)) return false;
+  }
+  return true;
+}
+
+/** Runs each command (tool from `bin`) in `cwd`, output inherited; false at the first failure. */
+function runEach(
+  label: string,
+  bin: string,
+  cwd: string,
+  commands: readonly (readonly string[])[],
+): boolean {
+  for (const [tool, ...args] of commands) {
+    console.log(`${label}: ${[tool, ...args].join(" ")}`);
+    const { status } = spawnSync(join(bin, tool as string), args, { cwd, stdio: "inherit" });
+    if (status !== 0) return false;
   }
   return true;
 }
