@@ -15,11 +15,18 @@ import { STREAMS, validateEvent } from "@portico/contracts";
 import { startNats } from "../../src/infra/nats.js";
 import { getFreePort } from "../../src/infra/ports.js";
 import { startSmtpSink } from "../../src/infra/smtp.js";
-import { SYSTEM_PROCESSES, startSystem } from "../../src/system.js";
+import { SYSTEM_PROCESSES, startSystem, type UnexpectedExit } from "../../src/system.js";
 import { createDatabase } from "../../src/testing/provision.js";
 
 const service = process.argv[2] as string;
 const stops: (() => Promise<unknown>)[] = [];
+/**
+ * A process of the system that ended on its own. Any failure names it with its last lines: what
+ * stands in for it otherwise shows only as a strange answer through the gateway (once another
+ * test's server took the users port, the users service died with EADDRINUSE and the sign-in was
+ * answered without a token).
+ */
+let exited: UnexpectedExit | undefined;
 try {
   const dir = await mkdtemp(join(tmpdir(), `portico-drive-${service}-`));
   stops.push(() => rm(dir, { recursive: true, force: true }));
@@ -43,6 +50,9 @@ try {
     readyTimeoutMs: 60_000,
   });
   stops.push(system.stop);
+  void system.unexpectedExit.then((exit) => {
+    exited = exit;
+  });
 
   // The client's paths are typed from the public contract: this service's are there too.
   const client = createPorticoClient({ baseUrl: system.urls.gateway }) as unknown as {
@@ -77,6 +87,7 @@ try {
     deliver_policy: DeliverPolicy.All,
   });
   const message = await consumer.next({ expires: 10_000 });
+  if (exited) throw new Error("a process of the system ended while the service was driven");
   const envelope = message?.json<{ type: string; subject: string }>();
   console.log(
     JSON.stringify({
@@ -89,6 +100,11 @@ try {
       eventValid: envelope ? validateEvent(envelope.type, envelope).valid : false,
     }),
   );
+} catch (error) {
+  if (exited && error instanceof Error) {
+    error.message += `; ${exited.name} ended (${JSON.stringify(exited.info)}), its last lines:\n${exited.tail.slice(-10).join("\n")}`;
+  }
+  throw error;
 } finally {
   for (const stop of stops.reverse()) await stop().catch(() => undefined);
 }
