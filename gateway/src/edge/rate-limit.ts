@@ -119,7 +119,6 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter | un
   store.init?.({ windowMs } as Options);
   const log = throttledLogger(options.logger);
   const windowSeconds = Math.ceil(windowMs / 1000);
-  const partitionKeyOf = remembered(partitionKey);
   const addressOf = (req: IncomingMessage) =>
     "ip" in req ? (req as Request).ip : options.clientAddress?.(req);
   // The counter key of each anonymous address, worked out once (IPv6 prefixes take a regex).
@@ -129,38 +128,37 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter | un
   const keyOf = (caller: Caller, req: IncomingMessage) =>
     caller.kind === "anonymous" ? anonymousKeyOf(addressOf(req)) : rateLimitKey(caller, undefined);
 
-  /** Counts the request; resolves to the 429 Problem when it is over the limit. */
-  const count = async (req: IncomingMessage, res: ServerResponse) => {
-    let caller: Caller;
-    try {
-      const identified = options.identify(req as Request);
-      caller = identified instanceof Promise ? await identified : identified;
-    } catch {
-      caller = { kind: "anonymous" };
-    }
-    const limit = limitOf(caller);
-    if (limit === 0) return undefined;
-    const key = keyOf(caller, req);
-    let info: { totalHits: number; resetTime?: Date | undefined };
-    try {
-      info = await store.increment(key);
-    } catch (err) {
-      log.error(err, "rate limit store failed: request let through unlimited");
-      return undefined;
-    }
+  // The `RateLimit-Policy` value of each counter key: the same for every request of a caller.
+  const policyHeaderOf = remembered((key: string) => {
+    const anonymous = key.startsWith("ip:");
+    const name = anonymous ? "anonymous" : "principal";
+    return `"${name}"; q=${anonymous ? anonymousMax : max}; w=${windowSeconds}; pk=:${partitionKey(key)}:`;
+  });
+
+  /**
+   * Counts the request of `caller` on the store's answer `info`: sets the headers, and returns
+   * the 429 Problem when it is over the limit.
+   */
+  const counted = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    caller: Caller,
+    key: string,
+    limit: number,
+    info: { totalHits: number; resetTime?: Date | undefined },
+  ) => {
     const resetSeconds = info.resetTime
       ? Math.max(0, Math.ceil((info.resetTime.getTime() - Date.now()) / 1000))
       : windowSeconds;
-    const name = rateLimitPolicy(caller);
     if (!res.headersSent) {
       const remaining = Math.max(limit - info.totalHits, 0);
-      addResponseHeader(res, "RateLimit", `"${name}"; r=${remaining}; t=${resetSeconds}`, true);
       addResponseHeader(
         res,
-        "RateLimit-Policy",
-        `"${name}"; q=${limit}; w=${windowSeconds}; pk=:${partitionKeyOf(key)}:`,
+        "RateLimit",
+        `"${rateLimitPolicy(caller)}"; r=${remaining}; t=${resetSeconds}`,
         true,
       );
+      addResponseHeader(res, "RateLimit-Policy", policyHeaderOf(key), true);
     }
     if (info.totalHits <= limit) return undefined;
     options.onLimited?.(req as Request, caller);
@@ -174,9 +172,66 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter | un
     );
   };
 
+  /**
+   * Counts the request of `caller`, then calls `next` (with the 429 Problem when it is over the
+   * limit). One promise per request, the store's: this runs for every request of the fast lane.
+   */
+  const count = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    caller: Caller,
+    next: (err?: unknown) => void,
+  ) => {
+    const limit = limitOf(caller);
+    if (limit === 0) {
+      next();
+      return;
+    }
+    const key = keyOf(caller, req);
+    let increment: ReturnType<Store["increment"]>;
+    try {
+      increment = store.increment(key);
+    } catch (err) {
+      storeFailed(err, next);
+      return;
+    }
+    Promise.resolve(increment).then(
+      (info) => {
+        let problem: HttpProblem | undefined;
+        try {
+          problem = counted(req, res, caller, key, limit, info);
+        } catch (err) {
+          next(err);
+          return;
+        }
+        next(problem);
+      },
+      (err: unknown) => storeFailed(err, next),
+    );
+  };
+  const storeFailed = (err: unknown, next: (err?: unknown) => void) => {
+    log.error(err, "rate limit store failed: request let through unlimited");
+    next();
+  };
+
+  /** Who is calling: anonymous when identifying fails. */
+  const identify = (req: IncomingMessage): Caller | Promise<Caller> => {
+    try {
+      const identified = options.identify(req as Request);
+      return identified instanceof Promise
+        ? identified.catch((): Caller => ({ kind: "anonymous" }))
+        : identified;
+    } catch {
+      return { kind: "anonymous" };
+    }
+  };
+
   return {
     handler: (req, res, next) => {
-      count(req, res).then((problem) => next(problem), next);
+      const caller = identify(req);
+      if (caller instanceof Promise) {
+        caller.then((known) => count(req, res, known, next), next);
+      } else count(req, res, caller, next);
     },
     close: async () => {
       await store.shutdown?.();

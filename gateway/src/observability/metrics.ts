@@ -212,7 +212,8 @@ interface OperationSeries {
   requestsWith(status: number): ReturnType<typeof gatewayRequests.labels>;
 }
 
-const series = new Map<string, OperationSeries>();
+/** By operationId, then upstream, then method: a lookup builds no key string per request. */
+const series = new Map<string, Map<string, Map<string, OperationSeries>>>();
 
 /**
  * The metric children of one label set, looked up once and kept (prom-client otherwise hashes
@@ -220,8 +221,17 @@ const series = new Map<string, OperationSeries>();
  * statuses, and `unmatched` for every unknown path.
  */
 function seriesOf(operationId: string, upstream: string, method: string): OperationSeries {
-  const key = `${operationId} ${upstream} ${method}`;
-  let found = series.get(key);
+  let byUpstream = series.get(operationId);
+  if (!byUpstream) {
+    byUpstream = new Map();
+    series.set(operationId, byUpstream);
+  }
+  let byMethod = byUpstream.get(upstream);
+  if (!byMethod) {
+    byMethod = new Map();
+    byUpstream.set(upstream, byMethod);
+  }
+  let found = byMethod.get(method);
   if (!found) {
     const labels = { operation_id: operationId, upstream, method };
     const byStatus = new Map<number, ReturnType<typeof gatewayRequests.labels>>();
@@ -236,7 +246,7 @@ function seriesOf(operationId: string, upstream: string, method: string): Operat
         return counter;
       },
     };
-    series.set(key, found);
+    byMethod.set(method, found);
   }
   return found;
 }

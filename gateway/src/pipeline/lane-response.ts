@@ -17,6 +17,23 @@
 import { type OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { HOP_BY_HOP_HEADERS } from "../upstreams/hop-by-hop.js";
 
+/** Lower-case names kept (header names are few; a flood of odd ones stops being kept). */
+const LOWER_NAMES_KEPT = 1_000;
+const lowerNames = new Map<string, string>();
+
+/**
+ * `name` in lower case, remembered: the same few header names come by on every response, and
+ * a `toLowerCase()` each time was a new string per header per response (garbage collection).
+ */
+function lowerCase(name: string): string {
+  let lower = lowerNames.get(name);
+  if (lower === undefined) {
+    lower = name.toLowerCase();
+    if (lowerNames.size < LOWER_NAMES_KEPT) lowerNames.set(name, lower);
+  }
+  return lower;
+}
+
 /** Node's own `writeHead`. */
 const nodeWriteHead = ServerResponse.prototype.writeHead;
 
@@ -69,7 +86,7 @@ export function endToEndHeaders(rawHeaders: readonly string[]): string[] {
   const kept: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as string;
-    if (HOP_BY_HOP_HEADERS.has(name.toLowerCase())) continue;
+    if (HOP_BY_HOP_HEADERS.has(lowerCase(name))) continue;
     kept.push(name, rawHeaders[i + 1] as string);
   }
   return kept;
@@ -107,7 +124,7 @@ function mergeInto(res: ServerResponse, headers: readonly string[]): void {
 function hasHeader(headers: readonly string[], lowerName: string, length: number): boolean {
   for (let i = 0; i < length; i += 2) {
     const name = headers[i] as string;
-    if (name.length === lowerName.length && name.toLowerCase() === lowerName) return true;
+    if (name.length === lowerName.length && lowerCase(name) === lowerName) return true;
   }
   return false;
 }
@@ -135,7 +152,7 @@ function laneWriteHead(
     upstreamLength = merged.length;
     for (let i = 0; i < collected.length; i += 2) {
       const name = collected[i] as string;
-      if (!hasHeader(merged, name.toLowerCase(), upstreamLength)) {
+      if (!hasHeader(merged, lowerCase(name), upstreamLength)) {
         merged.push(name, collected[i + 1] as string);
       }
     }

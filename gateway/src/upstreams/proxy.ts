@@ -8,7 +8,7 @@
  * retried on another instance whatever its method (it cannot have had an effect); idempotent ones
  * also after a 502/503/504 or a broken connection; an open breaker answers 503 at once.
  */
-import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import { HttpProblem, type Logger } from "@portico/kit/core";
 import type { Request, RequestHandler } from "express";
@@ -131,13 +131,50 @@ interface Exchange {
   tried?: Set<UpstreamInstance>;
   next: (err?: unknown) => void;
   attempts: number;
-  /** Abandons the attempt in flight (the client left). */
-  abort?: (() => void) | undefined;
+  /** The attempt in flight, until its response arrives or it fails. */
+  attempt?: Attempt | undefined;
   /** How the previous attempt failed: answered when no further attempt can be made. */
   previous?: unknown;
   /** The upstream response being forwarded, once chosen. */
   response?: IncomingMessage;
 }
+
+/** One attempt of an exchange: one upstream request, settled by its response or its error. */
+class Attempt {
+  /** The client left: the request was destroyed, its "socket hang up" says nothing. */
+  abandoned = false;
+  /** An error settled it (a request may report more than one). */
+  errored = false;
+  constructor(
+    readonly exchange: Exchange,
+    readonly instance: UpstreamInstance,
+    readonly req: ProxiedRequest,
+    /** The upstream timeout of this request, in ms. */
+    readonly limitMs: number,
+    readonly request: ClientRequest,
+    readonly resolve: (response: IncomingMessage) => void,
+    readonly reject: (err: unknown) => void,
+  ) {}
+
+  /** Settles the attempt as failed, remembered as how the exchange's last attempt ended. */
+  fail(err: unknown): void {
+    this.exchange.previous = err;
+    this.reject(err);
+  }
+
+  /** Abandons it: the client left (not counted against the instance). */
+  abandon(): void {
+    this.exchange.attempt = undefined;
+    this.abandoned = true;
+    this.request.destroy();
+    this.fail(new ClientGoneError());
+  }
+}
+
+const ATTEMPT = Symbol("portico.attempt");
+
+/** An upstream request and the attempt it serves. */
+type AttemptRequest = ClientRequest & { [ATTEMPT]: Attempt };
 
 /** The response's exchange, when its caller tells the proxy of its `close` (see {@link watchesClose}). */
 const EXCHANGE = Symbol("portico.exchange");
@@ -164,7 +201,7 @@ export function exchangeClosed(res: ServerResponse): void {
  * counted (the client left); a response mid-body is no longer read.
  */
 function closeExchange(exchange: Exchange): void {
-  exchange.abort?.();
+  exchange.attempt?.abandon();
   if (exchange.response && !exchange.response.complete) exchange.response.destroy();
 }
 
@@ -268,9 +305,17 @@ function appended(existing: string | string[] | undefined, value: string): strin
   return typeof existing === "string" && existing !== "" ? `${existing},${value}` : value;
 }
 
+/** The last `Host` value {@link portOf} read, and its port: clients send the same one. */
+let lastHost: string | undefined;
+let lastPort: string | undefined;
+
 /** The port of a `Host` header value (`example.com:8080` → `8080`), if it names one. */
 function portOf(host: string | undefined): string | undefined {
-  return /:(\d+)$/.exec(host ?? "")?.[1];
+  if (host !== lastHost) {
+    lastPort = /:(\d+)$/.exec(host ?? "")?.[1];
+    lastHost = host;
+  }
+  return lastPort;
 }
 
 /**
@@ -318,10 +363,6 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
     else exchange.first = instance;
     const span = startAttemptSpan(req, instance, exchange.attempts);
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const failed = (err: unknown) => {
-        exchange.previous = err;
-        reject(err);
-      };
       const limitMs = options.timeoutFor?.(req) ?? timeoutMs;
       const proxyReq = target.request({
         hostname: target.hostname,
@@ -333,36 +374,44 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
         // The socket's inactivity timeout, armed by the agent when it hands the socket over
         // (`setTimeout()` on the request would add two listeners and a closure per request).
         timeout: limitMs,
-      });
-      let abandoned = false;
-      exchange.abort = () => {
-        abandoned = true; // its "socket hang up" says nothing about the instance
-        proxyReq.destroy();
-        failed(new ClientGoneError());
-      };
+      }) as AttemptRequest;
+      const attempt = new Attempt(exchange, instance, req, limitMs, proxyReq, resolve, reject);
+      proxyReq[ATTEMPT] = attempt;
+      exchange.attempt = attempt;
       span?.watch(proxyReq);
-      proxyReq.on("timeout", () => {
-        proxyReq.destroy(new UpstreamTimeoutError(service, limitMs));
-      });
-      proxyReq.on("response", (proxyRes: IncomingMessage) => {
-        exchange.abort = undefined;
-        if (RETRYABLE_STATUSES.has(proxyRes.statusCode ?? 0)) {
-          failed(new UpstreamStatusError(service, proxyRes));
-        } else resolve(proxyRes);
-      });
-      proxyReq.once("error", (err: Error) => {
-        exchange.abort = undefined;
-        if (abandoned) return;
-        if (instanceDown(err)) pool.markDown(instance, `connection failed (${errorCode(err)})`);
-        (req.log ?? options.logger)?.warn(
-          { err, service, instance: instance.ordinal },
-          "upstream request failed",
-        );
-        failed(err);
-      });
+      proxyReq.on("timeout", onTimeout);
+      proxyReq.on("response", onResponse);
+      proxyReq.on("error", onError);
       proxyReq.end(req.rawBody && req.rawBody.length > 0 ? req.rawBody : undefined);
     });
   };
+
+  // The listeners of every upstream request of this service: shared, the attempt they serve is
+  // the request's own (no closures per request).
+  function onTimeout(this: AttemptRequest): void {
+    this.destroy(new UpstreamTimeoutError(service, this[ATTEMPT].limitMs));
+  }
+  function onResponse(this: AttemptRequest, proxyRes: IncomingMessage): void {
+    const attempt = this[ATTEMPT];
+    attempt.exchange.attempt = undefined;
+    if (RETRYABLE_STATUSES.has(proxyRes.statusCode ?? 0)) {
+      attempt.fail(new UpstreamStatusError(service, proxyRes));
+    } else attempt.resolve(proxyRes);
+  }
+  function onError(this: AttemptRequest, err: Error): void {
+    const attempt = this[ATTEMPT];
+    if (attempt.errored) return; // the first error settled the attempt
+    attempt.errored = true;
+    if (attempt.exchange.attempt === attempt) attempt.exchange.attempt = undefined;
+    if (attempt.abandoned) return;
+    const { instance } = attempt;
+    if (instanceDown(err)) pool.markDown(instance, `connection failed (${errorCode(err)})`);
+    (attempt.req.log ?? options.logger)?.warn(
+      { err, service, instance: instance.ordinal },
+      "upstream request failed",
+    );
+    attempt.fail(err);
+  }
 
   /** Streams the chosen upstream response to the client (status, headers, body). */
   const forward = (res: ServerResponse, exchange: Exchange, upstream: IncomingMessage) => {
