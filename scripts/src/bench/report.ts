@@ -186,7 +186,7 @@ export function renderReport(results: BenchResults): string {
     `- Machine: ${machine.cpuModel}, ${machine.processors} processors (\`nproc\`), ${(machine.memoryBytes / 1024 ** 3).toFixed(1)} GiB memory, ${machine.os}; Node.js ${machine.node}${results.gatewayCost ? `; ${results.gatewayCost.nginxVersion}` : ""}.`,
     `- Load average when it began: ${machine.loadAverage.toFixed(2)} (anything else running on this machine shares its ${machine.processors} processors with the load generator and the servers).`,
     `- Command: \`${results.command}\`.`,
-    `- Every run: autocannon, ${settings.connections} keep-alive connections, ${settings.durationSeconds} s measured after a ${settings.warmupSeconds} s warm-up, loopback only. Servers under test run as separate processes, started as \`npm start\` starts them (\`node\` on their transpiled JavaScript, \`${NODE_FLAGS.join(" ")}\`), with \`NODE_ENV=production\` and \`LOG_LEVEL=warn\`; the stub and the bare proxy run through tsx.`,
+    `- Every run: autocannon, ${settings.connections} keep-alive connections, ${settings.durationSeconds} s measured after a ${settings.warmupSeconds} s warm-up, loopback only. Servers under test run as separate processes, started as \`npm start\` starts them (\`node\` on their transpiled JavaScript, \`${NODE_FLAGS.join(" ")}\`), with \`NODE_ENV=production\` and \`LOG_LEVEL=warn\`; the stub and the bare proxy run through tsx, with the same flags.`,
     "",
   );
 
@@ -278,7 +278,7 @@ export function renderReport(results: BenchResults): string {
     lines.push(
       "## (a) The gateway's own cost: `GET /products/{id}` against a fixed-response stub",
       "",
-      "The stub is a bare `node:http` server answering a fixed product (and the JWK Set); every upstream of the gateway points at it.",
+      `The stub is a bare \`node:http\` server answering a fixed product (and the JWK Set); every upstream of the gateway points at it. The stub and the bare proxy run with the Node.js flags of the gateway (\`${NODE_FLAGS.join(" ")}\`, as \`npm start\` gives every process): a small young generation makes any Node process scavenge more often (measured on the bare proxy: about a quarter more CPU per request than with V8's default), so the bare proxy's row and the gateway's are taken on the same V8 settings.`,
       "",
       ...THROUGHPUT_HEAD,
       throughputRow("direct to the stub", t.direct),
