@@ -18,6 +18,7 @@ export * from "./dispatch/read-body.js";
 export * from "./dispatch/request-checks.js";
 export * from "./dispatch/response-checks.js";
 export * from "./handlers.js";
+export * from "./heap-compaction.js";
 export * from "./http-get.js";
 export * from "./logger.js";
 export * from "./metrics.js";

@@ -6,6 +6,7 @@
 import { createServer, type RequestListener, type Server, type ServerResponse } from "node:http";
 import { answerClientErrorsWithProblems } from "./client-errors.js";
 import { httpServerConfigShape, loadConfig } from "./config.js";
+import { compactHeapSoonOnce } from "./heap-compaction.js";
 import type { Logger } from "./logger.js";
 import { hardenServer, protocolGuard } from "./protocol.js";
 
@@ -85,7 +86,8 @@ export interface RunningServer {
 }
 
 /**
- * Listens and installs the shutdown handlers.
+ * Listens and installs the shutdown handlers. A second after the process's first server listens,
+ * one compacting garbage collection returns what start-up left (see `heap-compaction.ts`).
  * @param app what answers each request: an Express app or any `node:http` request listener.
  * @param options.onClose closers run after the server stops, in order (NATS drain, DB pool end).
  * @param options.graceMs how long in-flight requests may take after shutdown starts, in ms.
@@ -118,6 +120,7 @@ export async function listen(
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : options.port;
   options.log.info({ port, host: options.host }, "listening");
+  const cancelCompaction = compactHeapSoonOnce();
 
   let closing: Promise<void> | undefined;
   // A keep-alive connection whose request was in flight when shutdown began only turns idle
@@ -129,6 +132,7 @@ export async function listen(
   });
   const close = () => {
     closing ??= (async () => {
+      cancelCompaction();
       options.log.info("shutting down");
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
