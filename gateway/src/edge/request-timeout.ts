@@ -17,7 +17,8 @@ const DEADLINE = Symbol("portico.deadline");
 
 interface Deadline {
   expired: boolean;
-  listeners: (() => void)[];
+  /** Made when the first listener comes (most requests have none). */
+  listeners: (() => void)[] | undefined;
 }
 
 type DeadlineRequest = IncomingMessage & { [DEADLINE]?: Deadline };
@@ -35,7 +36,10 @@ export function onDeadline(req: IncomingMessage, listener: () => void): void {
   const deadline = (req as DeadlineRequest)[DEADLINE];
   if (!deadline) return;
   if (deadline.expired) listener();
-  else deadline.listeners.push(listener);
+  else {
+    deadline.listeners ??= [];
+    deadline.listeners.push(listener);
+  }
 }
 
 /** The Problem answered when the deadline passes. */
@@ -69,7 +73,7 @@ export function requestDeadline(
   renderProblem: ErrorRequestHandler,
 ): RequestDeadline {
   const start = (req: IncomingMessage, res: ServerResponse) => {
-    const deadline: Deadline = { expired: false, listeners: [] };
+    const deadline: Deadline = { expired: false, listeners: undefined };
     (req as DeadlineRequest)[DEADLINE] = deadline;
     const timer = setTimeout(() => {
       if (res.headersSent || res.writableEnded) return;
@@ -81,7 +85,9 @@ export function requestDeadline(
         res as Response,
         () => undefined,
       );
-      for (const listener of deadline.listeners.splice(0)) listener();
+      const listeners = deadline.listeners ?? [];
+      deadline.listeners = undefined;
+      for (const listener of listeners) listener();
     }, timeoutMs);
     timer.unref();
     return timer;

@@ -113,16 +113,14 @@ const TAKEN = Symbol("portico.fastLane");
 
 type TakenResponse = ServerResponse & { [TAKEN]?: Taken };
 
-/** What the lane found for a request it may take. */
-interface Candidate {
+/** What the lane found for a request it may take (kept on the response once taken). */
+interface Candidate extends Taken {
   route: Operation;
   pathParams: Record<string, string>;
   /** The query string without `?`. */
   query: string;
   operation: OperationChecks;
   proxy: ProxyHandler;
-  /** Kept on the response once the request is taken. */
-  taken: Taken;
 }
 
 /**
@@ -166,16 +164,17 @@ export function createFastLane(
 
   /** Runs the steps, then the proxy; an error from any of them is rendered as a Problem. */
   const forward = (req: MatchedRequest, res: ServerResponse, proxy: ProxyHandler) => {
-    const fail = (err: unknown) => options.renderProblem(err, req, res, noop);
     const steps = options.steps;
     let index = 0;
+    // One callback for the steps and the proxy: an error is rendered as a Problem; the proxy
+    // only ever calls it with one.
     const next = (err?: unknown): void => {
+      if (err !== undefined) options.renderProblem(err, req, res, noop);
       // A step may have answered already (a cache hit, the deadline): nothing more to do then.
-      if (err !== undefined) fail(err);
-      else if (!res.writableEnded) {
+      else if (index <= steps.length && !res.writableEnded) {
         const step = steps[index++];
         if (step) step(req, res, next);
-        else proxy(req, res, fail);
+        else proxy(req, res, next);
       }
     };
     onLane(true);
@@ -188,14 +187,14 @@ export function createFastLane(
 
   /** Takes the request once its body is read, or hands it to the app. */
   const decide = (req: MatchedRequest, res: ServerResponse, found: Candidate, body: Buffer) => {
-    const { route, pathParams, query, operation, proxy, taken } = found;
+    const { route, pathParams, query, operation, proxy } = found;
     if (body.length > 0) req.rawBody = body;
     if (!operation.accepts({ pathParams, query, headers: req.headers, body })) {
-      handOver(req, res, taken.timer);
+      handOver(req, res, found.timer);
       return;
     }
     const take = () => {
-      (res as TakenResponse)[TAKEN] = taken;
+      (res as TakenResponse)[TAKEN] = found;
       res.on("close", closed);
       watchesClose(res);
       if (req.method === "HEAD") req.method = "GET"; // as the app's headAsGet: Node drops the body
@@ -212,8 +211,8 @@ export function createFastLane(
       return;
     }
     authorized(req, operation.security, schemes).then(
-      (ok) => (ok ? take() : handOver(req, res, taken.timer)),
-      () => handOver(req, res, taken.timer),
+      (ok) => (ok ? take() : handOver(req, res, found.timer)),
+      () => handOver(req, res, found.timer),
     );
   };
 
@@ -248,14 +247,12 @@ export function createFastLane(
       query,
       operation,
       proxy,
+      started: performance.now(),
+      method,
+      path: pathname,
       // The deadline from the arrival, a slow body included; the app keeps it if the request is
       // handed over.
-      taken: {
-        started: performance.now(),
-        method,
-        path: pathname,
-        timer: options.deadline.start(req, res),
-      },
+      timer: options.deadline.start(req, res),
     };
     if (length === 0) decide(req, res, found, EMPTY);
     else readBody(req, length, (body) => decide(req, res, found, body));

@@ -38,21 +38,25 @@ function lowerCase(name: string): string {
 const nodeWriteHead = ServerResponse.prototype.writeHead;
 
 const COLLECTED = Symbol("portico.laneHeaders");
+const CONSTANT = Symbol("portico.constantHeaders");
 const SENT = Symbol("portico.sentHeaders");
 
 type LaneResponse = ServerResponse & {
   /** The headers collected for the head, until it is written. */
   [COLLECTED]?: string[] | undefined;
+  /** The constant headers, written before the collected ones (shared, never changed). */
+  [CONSTANT]?: readonly string[] | undefined;
   /** The flat list the head was written with (for readers of `getHeaders()`). */
   [SENT]?: string[];
 };
 
 /**
- * Starts collecting the response headers of `res` with `constant` (a flat list, copied) and
- * makes every write of its head merge them (see the module comment).
+ * Starts collecting the response headers of `res` after `constant` (a flat list, not copied:
+ * it must not change) and makes every write of its head merge them (see the module comment).
  */
 export function collectLaneHeaders(res: ServerResponse, constant: readonly string[]): void {
-  (res as LaneResponse)[COLLECTED] = constant.slice();
+  (res as LaneResponse)[CONSTANT] = constant;
+  (res as LaneResponse)[COLLECTED] = [];
   res.writeHead = laneWriteHead as ServerResponse["writeHead"];
 }
 
@@ -129,6 +133,16 @@ function hasHeader(headers: readonly string[], lowerName: string, length: number
   return false;
 }
 
+const NONE: readonly string[] = [];
+
+/** Appends the headers of the flat list `from` whose names the first `length` entries of `to` lack. */
+function appendAbsent(to: string[], from: readonly string[], length: number): void {
+  for (let i = 0; i < from.length; i += 2) {
+    const name = from[i] as string;
+    if (!hasHeader(to, lowerCase(name), length)) to.push(name, from[i + 1] as string);
+  }
+}
+
 /**
  * `res.writeHead` of a lane response: writes the collected headers with the ones given (a flat
  * list from {@link writeProxiedHead}, or none when Node writes the head implicitly), in one
@@ -140,7 +154,9 @@ function laneWriteHead(
   reason?: string | unknown,
   headers?: unknown,
 ): ServerResponse {
+  const constant = this[CONSTANT] ?? NONE;
   const collected = this[COLLECTED] ?? [];
+  this[CONSTANT] = undefined;
   this[COLLECTED] = undefined;
   const message = typeof reason === "string" && reason !== "" ? reason : undefined;
   const given = typeof reason === "string" ? headers : reason;
@@ -150,19 +166,15 @@ function laneWriteHead(
   if (Array.isArray(given)) {
     merged = given as string[];
     upstreamLength = merged.length;
-    for (let i = 0; i < collected.length; i += 2) {
-      const name = collected[i] as string;
-      if (!hasHeader(merged, lowerCase(name), upstreamLength)) {
-        merged.push(name, collected[i + 1] as string);
-      }
-    }
+    appendAbsent(merged, constant, upstreamLength);
+    appendAbsent(merged, collected, upstreamLength);
   } else {
     if (given && typeof given === "object") {
       for (const [name, value] of Object.entries(given as OutgoingHttpHeaders)) {
         if (value !== undefined) this.setHeader(name, value);
       }
     }
-    merged = collected;
+    merged = constant.concat(collected);
   }
   if (this.getHeaderNames().length === 0) {
     this[SENT] = merged;

@@ -247,16 +247,7 @@ export function forwardedHeaders(
   traceparent?: string,
 ): string[] {
   const headers: string[] = [];
-  const named = req.headers.connection;
-  const dropped =
-    typeof named === "string" && named !== ""
-      ? new Set(
-          named
-            .toLowerCase()
-            .split(",")
-            .map((name) => name.trim()),
-        )
-      : undefined;
+  const dropped = connectionOptions(req.headers.connection);
   const incoming = req.headers;
   for (const name in incoming) {
     if (NOT_FORWARDED.has(name) || dropped?.has(name) || APPENDED.has(name)) continue;
@@ -303,6 +294,29 @@ const WITHOUT_BODY = new Set(["GET", "HEAD", "DELETE", "OPTIONS", "TRACE", "CONN
 /** `value` appended to a comma-separated header's existing value, if any. */
 function appended(existing: string | string[] | undefined, value: string): string {
   return typeof existing === "string" && existing !== "" ? `${existing},${value}` : value;
+}
+
+/** The last `Connection` value {@link connectionOptions} read, and the names it lists. */
+let lastConnection: string | undefined;
+let lastOptions: ReadonlySet<string> | undefined;
+
+/**
+ * The header names a `Connection` value lists (RFC 9110 section 7.6.1), lower-cased; undefined
+ * when there is none. Clients send the same value on every request (`keep-alive`): the last one
+ * is remembered.
+ */
+function connectionOptions(value: string | undefined): ReadonlySet<string> | undefined {
+  if (typeof value !== "string" || value === "") return undefined;
+  if (value !== lastConnection) {
+    lastOptions = new Set(
+      value
+        .toLowerCase()
+        .split(",")
+        .map((name) => name.trim()),
+    );
+    lastConnection = value;
+  }
+  return lastOptions;
 }
 
 /** The last `Host` value {@link portOf} read, and its port: clients send the same one. */
