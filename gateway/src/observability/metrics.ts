@@ -9,19 +9,101 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HTTP_DURATION_BUCKETS, metricsRoutes } from "@portico/kit/core";
 import type express from "express";
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import {
+  Counter,
+  type CounterConfiguration,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type LabelValues,
+  Registry,
+} from "prom-client";
 import type { OperationTable } from "../operations/table.js";
 import { BREAKER_STATE_VALUE, type BreakerState } from "../upstreams/resilience.js";
 
 /** The gateway's registry. */
 export const gatewayRegistry = new Registry();
 
+/** One child of a {@link DeferredCounter}: its labels and what it counted since the last read. */
+interface PendingCount<T extends string> {
+  labels: LabelValues<T>;
+  count: number;
+}
+
+/**
+ * A prom-client `Counter` whose `labels(...)` children count in a plain number, added to the
+ * counter whenever it is read (its `collect`, which every scrape and every `get()` runs first).
+ * prom-client's own children hash their label set and check it on every `inc()` — a new string
+ * per request and counter, a measurable share of the fast lane's CPU profile and allocations
+ * (issue 14) — so the counters counted on every request use these; what a scrape shows is the
+ * same. Label names are checked when a child is made (prom-client checks them on `inc`).
+ */
+class DeferredCounter<T extends string> extends Counter<T> {
+  // Not a `#` field: prom-client's constructor calls `reset()` before this class's fields exist.
+  private readonly children: PendingCount<T>[] = [];
+
+  constructor(configuration: Omit<CounterConfiguration<T>, "collect">) {
+    super({
+      ...configuration,
+      collect(this: Counter<T>) {
+        (this as DeferredCounter<T>).flush();
+      },
+    });
+  }
+
+  /** A child counting `labels` (an object, or the values in label-name order). */
+  override labels(...values: string[]): { inc(value?: number): void };
+  override labels(labels: LabelValues<T>): { inc(value?: number): void };
+  override labels(...args: unknown[]): { inc(value?: number): void } {
+    const names = (this as unknown as { labelNames: readonly string[] }).labelNames;
+    const first = args[0];
+    let labels: LabelValues<T>;
+    if (args.length === 1 && typeof first === "object" && first !== null) {
+      labels = first as LabelValues<T>;
+      for (const name in labels) {
+        if (!names.includes(name)) {
+          throw new Error(`Added label "${name}" is not included in initial labelset: ${names}`);
+        }
+      }
+    } else {
+      if (args.length !== names.length) throw new Error("Invalid number of arguments");
+      labels = Object.fromEntries(names.map((name, i) => [name, args[i]])) as LabelValues<T>;
+    }
+    const pending: PendingCount<T> = { labels, count: 0 };
+    this.children.push(pending);
+    return {
+      inc: (value = 1) => {
+        if (!(Number.isFinite(value) && value >= 0)) {
+          throw new TypeError(`A counter only grows by a finite amount: ${value}`);
+        }
+        pending.count += value;
+      },
+    };
+  }
+
+  /** Adds what the children counted since the last read to the counter. */
+  flush(): void {
+    for (const pending of this.children) {
+      if (pending.count > 0) {
+        this.inc(pending.labels, pending.count);
+        pending.count = 0;
+      }
+    }
+  }
+
+  /** Resets the counter, and what its children counted and did not add yet. */
+  override reset(): void {
+    for (const pending of this.children ?? []) pending.count = 0;
+    super.reset();
+  }
+}
+
 /**
  * `portico_gateway_requests_total{operation_id, upstream, method, status}`: requests answered,
  * by the contract's operationId (`unmatched` when none matched), the service that owns it
  * (`none` when none does) and the status code sent (0: the client left before any).
  */
-export const gatewayRequests = new Counter({
+export const gatewayRequests = new DeferredCounter({
   name: "portico_gateway_requests_total",
   help: "Requests answered by the gateway, by operationId, upstream service, method and status.",
   labelNames: ["operation_id", "upstream", "method", "status"] as const,
@@ -45,7 +127,7 @@ export const gatewayRequestDuration = new Histogram({
  * `fast` (the compiled fast lane) or `full` (the Express pipeline: every request the fast lane
  * did not take, errors included).
  */
-export const fastLaneRequests = new Counter({
+export const fastLaneRequests = new DeferredCounter({
   name: "portico_gateway_fast_lane_requests_total",
   help: "Requests by the way they took: the compiled fast lane (fast) or the full pipeline (full).",
   labelNames: ["lane"] as const,
