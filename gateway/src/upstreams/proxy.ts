@@ -205,6 +205,29 @@ function closeExchange(exchange: Exchange): void {
   if (exchange.response && !exchange.response.complete) exchange.response.destroy();
 }
 
+const CLIENT_RESPONSE = Symbol("portico.clientResponse");
+
+/** An upstream response being forwarded, and the client's response it is forwarded to. */
+type ForwardedResponse = IncomingMessage & { [CLIENT_RESPONSE]: ServerResponse };
+
+/** The upstream response closed: one that did not complete ends the client's response too. */
+function upstreamClosed(this: ForwardedResponse): void {
+  if (!this.complete) this[CLIENT_RESPONSE].destroy();
+}
+
+/** A chunk of the upstream body: written to the client, pausing while the client is behind. */
+function upstreamData(this: ForwardedResponse, chunk: Buffer): void {
+  if (!this[CLIENT_RESPONSE].write(chunk)) {
+    this.pause();
+    this[CLIENT_RESPONSE].once("drain", () => this.resume());
+  }
+}
+
+/** The upstream body ended: so does the client's response. */
+function upstreamEnded(this: ForwardedResponse): void {
+  this[CLIENT_RESPONSE].end();
+}
+
 /** No instance tried yet. */
 const NONE_TRIED: ReadonlySet<UpstreamInstance> = new Set();
 
@@ -445,18 +468,12 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
     // Either side going away mid-body ends the other: no half-sent response left hanging (the
     // client's side: the exchange's `close` listener).
     exchange.response = upstream;
-    upstream.on("close", () => {
-      if (!upstream.complete) res.destroy();
-    });
+    (upstream as ForwardedResponse)[CLIENT_RESPONSE] = res;
+    upstream.on("close", upstreamClosed);
     // The body, chunk by chunk with back-pressure: what `pipe` does, without its half-dozen
-    // listeners on each side per response.
-    upstream.on("data", (chunk: Buffer) => {
-      if (!res.write(chunk)) {
-        upstream.pause();
-        res.once("drain", () => upstream.resume());
-      }
-    });
-    upstream.on("end", () => res.end());
+    // listeners on each side per response (and no closures: the listeners are shared).
+    upstream.on("data", upstreamData);
+    upstream.on("end", upstreamEnded);
   };
 
   /** Answers for an exchange that produced no response to forward. */
@@ -492,13 +509,25 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
       const watched = res as WatchedResponse;
       if (watched[EXCHANGE] === null) watched[EXCHANGE] = exchange;
       else res.on("close", () => closeExchange(exchange));
+      // One settlement for both outcomes; an error thrown while answering goes to `next`.
       resilience
         .execute(req.method ?? "GET", () => attemptOnce(req, exchange))
         .then(
-          (upstream) => forward(res, exchange, upstream),
-          (err: unknown) => fail(res, exchange, err),
-        )
-        .catch(next);
+          (upstream) => {
+            try {
+              forward(res, exchange, upstream);
+            } catch (err) {
+              next(err);
+            }
+          },
+          (failure: unknown) => {
+            try {
+              fail(res, exchange, failure);
+            } catch (err) {
+              next(err);
+            }
+          },
+        );
     },
     close: () => {
       for (const target of targets.values()) target.agent.destroy();
