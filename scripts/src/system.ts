@@ -116,7 +116,14 @@ export function withReplicas(processes: readonly ProcessSpec[], replicas: number
  *   more but cost 12-30 % more CPU per request under load (686 vs 915 µs).
  * Not here: `--enable-source-maps` (see {@link nodeFlags}); `--single-threaded-gc` (+3-5 MiB: no
  * concurrent marking, so garbage from start-up stays longer); `--v8-pool-size=1` and
- * `MALLOC_ARENA_MAX` (within the ±3 MiB noise from start to start).
+ * `MALLOC_ARENA_MAX` (within the ±3 MiB noise from start to start; with the kit's compacting GC
+ * after start, `--v8-pool-size=1` measured ~2 MiB less in two runs, not shown to be free of CPU);
+ * `MALLOC_TRIM_THRESHOLD_`/`MALLOC_MMAP_THRESHOLD_` of 128 KiB (glibc: 2-5 MiB less in three runs,
+ * but fixed thresholds mean more brk/mmap system calls under load, not measured). What start-up
+ * leaves in the heap is returned by one compacting GC a second after the process first listens
+ * (`services/kit/src/heap-compaction.ts`), not by a flag: Node accepts no V8 GC flag in
+ * `NODE_OPTIONS`, and `--gc-memory-reducer-start-delay-ms` did not make the memory reducer come
+ * sooner.
  */
 export const NODE_FLAGS: readonly string[] = ["--max-semi-space-size=2"];
 
