@@ -6,7 +6,7 @@ import {
 } from "../../src/observability/metrics.js";
 
 /** The value of `counter`'s series whose labels include `labels` (0 when absent). */
-async function valueOf(
+async function seriesValue(
   counter: typeof gatewayRequests | typeof fastLaneRequests,
   labels: Record<string, string>,
 ): Promise<number> {
@@ -30,7 +30,7 @@ describe("the counters counted on every request", () => {
     const child = gatewayRequests.labels(labels);
     child.inc();
     child.inc(2);
-    expect(await valueOf(gatewayRequests, labels)).toBe(3);
+    expect(await seriesValue(gatewayRequests, labels)).toBe(3);
     child.inc();
     expect(await gatewayRegistry.metrics()).toMatch(
       /portico_gateway_requests_total\{operation_id="metricsTestOperation",upstream="metrics-test",method="GET",status="200"\} 4/,
@@ -38,9 +38,9 @@ describe("the counters counted on every request", () => {
   });
 
   it("take positional label values, and count nothing for a label set never counted", async () => {
-    const before = await valueOf(fastLaneRequests, { lane: "fast" });
+    const before = await seriesValue(fastLaneRequests, { lane: "fast" });
     fastLaneRequests.labels("fast").inc();
-    expect(await valueOf(fastLaneRequests, { lane: "fast" })).toBe(before + 1);
+    expect(await seriesValue(fastLaneRequests, { lane: "fast" })).toBe(before + 1);
     fastLaneRequests.labels("metrics-test-unused");
     expect((await fastLaneRequests.get()).values.map((v) => v.labels.lane)).not.toContain(
       "metrics-test-unused",
@@ -56,6 +56,6 @@ describe("the counters counted on every request", () => {
     const child = fastLaneRequests.labels("full");
     child.inc(5);
     fastLaneRequests.reset();
-    expect(await valueOf(fastLaneRequests, { lane: "full" })).toBe(0);
+    expect(await seriesValue(fastLaneRequests, { lane: "full" })).toBe(0);
   });
 });
