@@ -57,7 +57,10 @@ export interface GatewayCostResult {
   nginxVersion: string;
   throughput: {
     direct: LoadResult;
+    /** The bare proxy on the gateway's Node.js flags ({@link BENCH_SERVER_FLAGS}). */
     bareProxy: LoadResult;
+    /** The same proxy on V8's default settings (no flags): the ceiling as issue 14 first took it. */
+    bareProxyDefaults: LoadResult;
     nginx: LoadResult;
     gateway: LoadResult;
     /** `GET /users/me` with a user token: bearer auth + proxy. */
@@ -154,6 +157,21 @@ export async function benchGatewayCost(settings: RunSettings): Promise<GatewayCo
       pgid(bare),
     );
     await bare.stop();
+    const bareDefaults = await startNodeChild({
+      name: "bare-proxy-defaults",
+      entry: "scripts/src/bench/servers/bare-proxy.ts",
+      readyPath: "/healthz",
+      env: { UPSTREAM_URL: stub.url },
+    });
+    stack.add(bareDefaults, bareDefaults.stop);
+    const bareProxyDefaults = await measure(
+      settings,
+      "(a) bare node proxy, V8 defaults",
+      { url: `${bareDefaults.url}${path}` },
+      "throughput",
+      pgid(bareDefaults),
+    );
+    await bareDefaults.stop();
     const nginxResult = await measure(
       settings,
       "(a) nginx",
@@ -202,6 +220,7 @@ export async function benchGatewayCost(settings: RunSettings): Promise<GatewayCo
       throughput: {
         direct,
         bareProxy,
+        bareProxyDefaults,
         nginx: nginxResult,
         gateway: gatewayResult,
         gatewayAuthGet,
