@@ -356,6 +356,15 @@ function portOf(host: string | undefined): string | undefined {
 }
 
 /**
+ * Keep-alive with an idle limit: Node's agent keeps a free socket until the server closes it
+ * unless the server announces its own limit (`Keep-Alive: timeout=N`, then N-1 s; Node.js
+ * services send it). uvicorn announces none and closes idle sockets after its keep-alive
+ * timeout (5 s by default): a request written to such a socket as it closes fails with
+ * ECONNRESET, and a POST is not retried. 4 s stays under that default; an announced limit wins.
+ */
+const AGENT_OPTIONS: http.AgentOptions = { keepAlive: true, timeout: 4_000 };
+
+/**
  * Creates the balancing proxy of one upstream service. Each request goes to the pool's next
  * instance, through the service's breaker and retry policies (see resilience.ts): an attempt is
  * settled when the response headers arrive, so a 502/503/504 of an idempotent request can still
@@ -374,7 +383,7 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
       const target: Target = {
         instance,
         request: https_ ? https.request : http.request,
-        agent: https_ ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true }),
+        agent: https_ ? new https.Agent(AGENT_OPTIONS) : new http.Agent(AGENT_OPTIONS),
         hostname: instance.url.hostname.replace(/^\[|\]$/g, ""),
         port: Number(instance.url.port || (https_ ? 443 : 80)),
         host: instance.url.host,
