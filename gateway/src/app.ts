@@ -143,7 +143,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const lanes =
     options.fastLane === false
       ? (req: IncomingMessage, res: ServerResponse) => {
-          fastLaneRequests.labels("full").inc();
+          fullCount.inc();
           app(req, res);
         }
       : createFastLane({

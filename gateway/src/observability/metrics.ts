@@ -40,7 +40,7 @@ interface PendingCount<T extends string> {
  */
 class DeferredCounter<T extends string> extends Counter<T> {
   // Not a `#` field: prom-client's constructor calls `reset()` before this class's fields exist.
-  private readonly children: PendingCount<T>[] = [];
+  private readonly children = new Map<string, PendingCount<T>>();
 
   constructor(configuration: Omit<CounterConfiguration<T>, "collect">) {
     super({
@@ -69,21 +69,28 @@ class DeferredCounter<T extends string> extends Counter<T> {
       if (args.length !== names.length) throw new Error("Invalid number of arguments");
       labels = Object.fromEntries(names.map((name, i) => [name, args[i]])) as LabelValues<T>;
     }
-    const pending: PendingCount<T> = { labels, count: 0 };
-    this.children.push(pending);
+    // One child per label set, as prom-client keeps one series: a caller asking per request
+    // must not grow this list.
+    const key = JSON.stringify(names.map((name) => labels[name as T] ?? null));
+    let pending = this.children.get(key);
+    if (!pending) {
+      pending = { labels, count: 0 };
+      this.children.set(key, pending);
+    }
+    const child = pending;
     return {
       inc: (value = 1) => {
         if (!(Number.isFinite(value) && value >= 0)) {
           throw new TypeError(`A counter only grows by a finite amount: ${value}`);
         }
-        pending.count += value;
+        child.count += value;
       },
     };
   }
 
   /** Adds what the children counted since the last read to the counter. */
   flush(): void {
-    for (const pending of this.children) {
+    for (const pending of this.children.values()) {
       if (pending.count > 0) {
         this.inc(pending.labels, pending.count);
         pending.count = 0;
@@ -93,7 +100,7 @@ class DeferredCounter<T extends string> extends Counter<T> {
 
   /** Resets the counter, and what its children counted and did not add yet. */
   override reset(): void {
-    for (const pending of this.children ?? []) pending.count = 0;
+    for (const pending of this.children?.values() ?? []) pending.count = 0;
     super.reset();
   }
 }

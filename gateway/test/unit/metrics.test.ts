@@ -47,6 +47,19 @@ describe("the counters counted on every request", () => {
     );
   });
 
+  it("keep one child per label set however often it is asked for (no growth per request)", async () => {
+    const before = await seriesValue(fastLaneRequests, { lane: "metrics-test-repeated" });
+    const children = (fastLaneRequests as unknown as { children: Map<string, unknown> }).children;
+    fastLaneRequests.labels("metrics-test-repeated").inc();
+    const size = children.size;
+    for (let i = 0; i < 1_000; i += 1) fastLaneRequests.labels("metrics-test-repeated").inc();
+    fastLaneRequests.labels({ lane: "metrics-test-repeated" }).inc();
+    expect(children.size).toBe(size);
+    expect(await seriesValue(fastLaneRequests, { lane: "metrics-test-repeated" })).toBe(
+      before + 1_002,
+    );
+  });
+
   it("refuse an unknown label or a negative step, as prom-client does", () => {
     expect(() => fastLaneRequests.labels({ route: "x" } as never)).toThrow(/not included/);
     expect(() => fastLaneRequests.labels("fast").inc(-1)).toThrow(TypeError);
