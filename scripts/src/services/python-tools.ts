@@ -13,7 +13,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ensurePythonTools } from "../fuzz/venv.js";
-import { PYTHON_CLIENT_PROJECT, PYTHON_CLIENT_TOOLS } from "../generate/python-client.js";
+import { PYTHON_CLIENT_PROJECT, PYTHON_CLIENT_TOOLS } from "../generate/python-client-project.js";
 import { repoRoot } from "../paths.js";
 import { declarationFileOf, readServiceDeclarations } from "./declarations.js";
 import { ensurePythonEnv } from "./python-env.js";
