@@ -60,17 +60,30 @@ afterAll(async () => {
   }
 }, 60_000);
 
-/** Waits until the trace holds a span matching `predicate`; returns the whole trace then. */
-async function traceWith(
+/** The span a process reports for one hop: who reported it, its OTLP kind and its name. */
+type Hop = { service: string; kind: number; name: string };
+
+/**
+ * Waits until the trace holds a span for every hop, then returns the whole trace. Each process
+ * exports on its own batch schedule, so the last hop's span can reach the collector before an
+ * earlier hop's: waiting for the last one alone raced with the gateway's export on a busy CI.
+ */
+async function traceWithAll(
   traceId: string,
-  predicate: (span: CollectedSpan) => boolean,
+  hops: readonly Hop[],
   timeoutMs = 20_000,
 ): Promise<CollectedSpan[]> {
+  const complete = (spans: CollectedSpan[]) =>
+    hops.every((hop) => spans.some((s) => matches(s, hop)));
   const deadline = Date.now() + timeoutMs;
-  while (!collector.trace(traceId).some(predicate) && Date.now() < deadline) {
+  while (!complete(collector.trace(traceId)) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return collector.trace(traceId);
+}
+
+function matches(span: CollectedSpan, hop: Hop): boolean {
+  return span.service === hop.service && span.kind === hop.kind && span.name === hop.name;
 }
 
 describe("tracing across processes", () => {
@@ -98,19 +111,37 @@ describe("tracing across processes", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("x-request-id")).toBe(requestId);
 
-    const spans = await traceWith(
-      traceId,
-      (s) => s.service === "notifications" && s.name === "INSERT notifications",
-    );
-    const find = (service: string, kind: number, name: string) =>
-      spans.find((s) => s.service === service && s.kind === kind && s.name === name);
     const route = "PUT /products/{productId}/stock";
-    const gatewayServer = find("gateway", SERVER, route);
-    const gatewayClient = find("gateway", CLIENT, "PUT products");
-    const productsServer = find("products", SERVER, route);
-    const publish = find("products", PRODUCER, "publish products.product.back_in_stock");
-    const consume = find("notifications", CONSUMER, "process products.product.back_in_stock");
-    const insert = find("notifications", CLIENT, "INSERT notifications");
+    const hops = {
+      gatewayServer: { service: "gateway", kind: SERVER, name: route },
+      gatewayClient: { service: "gateway", kind: CLIENT, name: "PUT products" },
+      productsServer: { service: "products", kind: SERVER, name: route },
+      publish: {
+        service: "products",
+        kind: PRODUCER,
+        name: "publish products.product.back_in_stock",
+      },
+      consume: {
+        service: "notifications",
+        kind: CONSUMER,
+        name: "process products.product.back_in_stock",
+      },
+      insert: { service: "notifications", kind: CLIENT, name: "INSERT notifications" },
+      lookup: {
+        service: "notifications",
+        kind: CLIENT,
+        name: "request users.query.getUserContact",
+      },
+      serveLookup: { service: "users", kind: SERVER, name: "serve users.query.getUserContact" },
+    } satisfies Record<string, Hop>;
+    const spans = await traceWithAll(traceId, Object.values(hops));
+    const find = (hop: Hop) => spans.find((s) => matches(s, hop));
+    const gatewayServer = find(hops.gatewayServer);
+    const gatewayClient = find(hops.gatewayClient);
+    const productsServer = find(hops.productsServer);
+    const publish = find(hops.publish);
+    const consume = find(hops.consume);
+    const insert = find(hops.insert);
 
     // Each hop's span is the child of the previous one: the context crossed every boundary.
     expect(gatewayServer?.parentSpanId).toBe(callerSpanId);
@@ -123,10 +154,8 @@ describe("tracing across processes", () => {
     expect(consume?.parentSpanId).toBe(publish?.spanId);
     expect(insert?.parentSpanId).toBe(consume?.spanId);
     // The consumer's lookup of the subscriber's contact is in it too, answered by users.
-    const lookup = find("notifications", CLIENT, "request users.query.getUserContact");
+    const lookup = find(hops.lookup);
     expect(lookup?.parentSpanId).toBe(consume?.spanId);
-    expect(find("users", SERVER, "serve users.query.getUserContact")?.parentSpanId).toBe(
-      lookup?.spanId,
-    );
+    expect(find(hops.serveLookup)?.parentSpanId).toBe(lookup?.spanId);
   }, 60_000);
 });
