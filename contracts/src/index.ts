@@ -10,6 +10,7 @@ export type * as ProductsApi from "../generated/products.js";
 export type * as PublicApi from "../generated/public.js";
 export type * as UsersApi from "../generated/users.js";
 export * from "./events.js";
+export * from "./operations.js";
 export * from "./public-document.js";
 export * from "./queries.js";
 

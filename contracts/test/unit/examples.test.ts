@@ -8,6 +8,7 @@ import { describe, expect, it } from "@jest/globals";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { loadContract } from "../../src/index.js";
+import { OPERATION_METHODS } from "../../src/operations.js";
 
 type Node = Record<string, unknown>;
 
@@ -15,7 +16,6 @@ const document = loadContract("public") as Node & {
   paths: Record<string, Record<string, Node>>;
   components: Record<string, Record<string, Node>>;
 };
-const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 /** One example and the schema it must satisfy, both as JSON Pointers into the document. */
 interface ExampleCase {
@@ -106,7 +106,7 @@ function collectExamples(): ExampleCase[] {
   const cases: ExampleCase[] = [];
   for (const [path, item] of Object.entries(document.paths)) {
     const itemPointer = `/paths/${token(path)}`;
-    for (const method of HTTP_METHODS) {
+    for (const method of OPERATION_METHODS) {
       const operation = item[method] as Node | undefined;
       if (!operation) continue;
       const name = `${operation.operationId as string} (${method.toUpperCase()} ${path})`;
@@ -164,7 +164,7 @@ describe("the public document's examples", () => {
   it("include an example for every operation's successful response that has a body", () => {
     const withoutExample: string[] = [];
     for (const [path, item] of Object.entries(document.paths)) {
-      for (const method of HTTP_METHODS) {
+      for (const method of OPERATION_METHODS) {
         const operation = item[method] as Node | undefined;
         if (!operation) continue;
         const name = `${operation.operationId as string} (${method.toUpperCase()} ${path})`;

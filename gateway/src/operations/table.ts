@@ -10,6 +10,7 @@
  * instances (one base URL, or a comma-separated list) come from `<SERVICE>_URL`
  * (upstream-list.ts).
  */
+import { documentOperations } from "@portico/contracts/operations";
 import {
   compileOperationMatcher,
   compileRequestChecks,
@@ -25,9 +26,6 @@ import {
   ownerOf,
 } from "./extensions.js";
 import { parseUpstreamList, type UpstreamList, upstreamEnvVar } from "./upstream-list.js";
-
-/** HTTP methods an OpenAPI 3.1 path item can declare operations for (section 4.8.9). */
-const OPERATION_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 /**
  * The owner of the operations the gateway serves itself (`contracts/gateway.yaml`, e.g.
@@ -82,17 +80,14 @@ interface Declared {
   op: Record<string, unknown>;
 }
 
-/** Each operation of an OpenAPI document, in document order. */
+/** Each operation of an OpenAPI document, in document order; unnamed ones by method and path. */
 function declaredOperations(contract: Record<string, unknown>): Declared[] {
-  const paths = (contract.paths ?? {}) as Record<string, Record<string, unknown>>;
-  return Object.entries(paths).flatMap(([template, item]) =>
-    OPERATION_METHODS.flatMap((method) => {
-      const op = item?.[method] as Record<string, unknown> | undefined;
-      if (!op) return [];
-      const operationId = String(op.operationId ?? `${method.toUpperCase()} ${template}`);
-      return [{ method: method.toUpperCase(), template, operationId, op }];
-    }),
-  );
+  return documentOperations(contract).map(({ method, template, operation }) => ({
+    method: method.toUpperCase(),
+    template,
+    operationId: String(operation.operationId ?? `${method.toUpperCase()} ${template}`),
+    op: operation,
+  }));
 }
 
 /**

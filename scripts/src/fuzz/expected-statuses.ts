@@ -29,6 +29,7 @@
  *   percent-encodes to a request line beyond the HTTP server's header limit, which answers before
  *   any validation (RFC 6585 section 5).
  */
+import { documentOperations } from "@portico/contracts/operations";
 
 /** The part of an OpenAPI 3.x document the derivation reads; `$ref`s are local (`#/...`). */
 export interface OpenApiDocument {
@@ -48,7 +49,6 @@ export interface OperationExpectations {
   maxStreamEvents?: number;
 }
 
-const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
 const STREAM_MEDIA_TYPE = "text/event-stream";
 
 type Json = Record<string, unknown>;
@@ -109,33 +109,29 @@ function streamsEvents(document: OpenApiDocument, responses: Json): boolean {
  */
 export function deriveExpectations(document: OpenApiDocument): OperationExpectations[] {
   const derived: OperationExpectations[] = [];
-  for (const [path, pathItem] of Object.entries(document.paths ?? {})) {
-    for (const method of METHODS) {
-      const operation = pathItem[method];
-      if (!isObject(operation)) continue;
-      if (typeof operation.operationId !== "string") {
-        throw new Error(`${method.toUpperCase()} ${path} has no operationId`);
-      }
-      const responses = isObject(operation.responses) ? operation.responses : {};
-      const declares = (status: string) => status in responses;
-      const validAlso = [
-        declares("304") && (method === "get" || method === "head") ? "304" : undefined,
-        declares("401") && isUnsecured(document, operation) ? "401" : undefined,
-        declares("404") && hasPathParameter(document, pathItem, operation) ? "404" : undefined,
-        declares("409") ? "409" : undefined,
-        declares("422") ? "422" : undefined,
-        declares("429") && isUnsecured(document, operation) ? "429" : undefined,
-      ].filter((status) => status !== undefined);
-      const invalidAlso = declares("431") ? ["431"] : [];
-      const expectations: OperationExpectations = {
-        operationId: operation.operationId,
-        validAlso,
-        invalidAlso,
-      };
-      if (streamsEvents(document, responses)) expectations.maxStreamEvents = 1;
-      if (validAlso.length > 0 || invalidAlso.length > 0 || expectations.maxStreamEvents) {
-        derived.push(expectations);
-      }
+  for (const { method, template: path, pathItem, operation } of documentOperations(document)) {
+    if (typeof operation.operationId !== "string") {
+      throw new Error(`${method.toUpperCase()} ${path} has no operationId`);
+    }
+    const responses = isObject(operation.responses) ? operation.responses : {};
+    const declares = (status: string) => status in responses;
+    const validAlso = [
+      declares("304") && (method === "get" || method === "head") ? "304" : undefined,
+      declares("401") && isUnsecured(document, operation) ? "401" : undefined,
+      declares("404") && hasPathParameter(document, pathItem, operation) ? "404" : undefined,
+      declares("409") ? "409" : undefined,
+      declares("422") ? "422" : undefined,
+      declares("429") && isUnsecured(document, operation) ? "429" : undefined,
+    ].filter((status) => status !== undefined);
+    const invalidAlso = declares("431") ? ["431"] : [];
+    const expectations: OperationExpectations = {
+      operationId: operation.operationId,
+      validAlso,
+      invalidAlso,
+    };
+    if (streamsEvents(document, responses)) expectations.maxStreamEvents = 1;
+    if (validAlso.length > 0 || invalidAlso.length > 0 || expectations.maxStreamEvents) {
+      derived.push(expectations);
     }
   }
   return derived;

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
+import { isOperationMethod } from "@portico/contracts/operations";
 import { bundle, loadConfig } from "@redocly/openapi-core";
 
 /** An OpenAPI 3.1 document as plain JSON. Only the parts the generator reads are typed. */
@@ -12,9 +13,6 @@ export interface OpenApiDocument {
   components?: Record<string, Record<string, unknown>>;
   [key: string]: unknown;
 }
-
-/** The HTTP methods an OpenAPI path item may hold operations under (OpenAPI 3.1 section 4.8.9). */
-export const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 /**
  * Bundles one contract and the files it references into a single self-contained document:
@@ -53,7 +51,7 @@ export function mergePublicDocument(
       paths[path] ??= {};
       const target = paths[path];
       for (const [key, value] of Object.entries(item)) {
-        if (!HTTP_METHODS.includes(key)) {
+        if (!isOperationMethod(key)) {
           if (key in target && !isDeepStrictEqual(target[key], value)) {
             throw new Error(`${service}: path ${path} redefines "${key}" differently`);
           }

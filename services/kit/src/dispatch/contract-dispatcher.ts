@@ -23,6 +23,7 @@
  * ETag or Last-Modified is fresh for the request), errors by the app's own error renderer.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { documentOperations } from "@portico/contracts/operations";
 import fresh from "fresh";
 import { requestLog } from "../access-log.js";
 import {
@@ -118,21 +119,16 @@ const PLAIN_TEMPLATE = /^(?:\/(?:[^{}/]*|\{[A-Za-z_$][A-Za-z0-9_$]*\}))+$/;
 const PLATFORM_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
 
 /**
- * Each operation of a bundled contract that has an operationId, in document order of its paths:
- * method (upper case), path template, operationId. Methods are those a path item may declare
- * (OpenAPI 3.1 section 4.8.9).
+ * Each operation of a bundled contract that has an operationId, in document order
+ * ({@link documentOperations}): method (upper case), path template, operationId.
  */
 export function contractOperations(
   contract: Record<string, unknown>,
 ): { method: string; template: string; operationId: string }[] {
-  const paths = (contract.paths ?? {}) as Record<string, Record<string, unknown>>;
-  return Object.entries(paths).flatMap(([template, item]) =>
-    ["get", "put", "post", "delete", "options", "head", "patch", "trace"].flatMap((method) => {
-      const op = item?.[method] as { operationId?: unknown } | undefined;
-      return typeof op?.operationId === "string"
-        ? [{ method: method.toUpperCase(), template, operationId: op.operationId }]
-        : [];
-    }),
+  return documentOperations(contract).flatMap(({ method, template, operation }) =>
+    typeof operation.operationId === "string"
+      ? [{ method: method.toUpperCase(), template, operationId: operation.operationId }]
+      : [],
   );
 }
 
