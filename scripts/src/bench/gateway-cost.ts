@@ -13,7 +13,13 @@ import { type BenchChild, Stack, startNodeChild } from "./children.js";
 import type { LoadResult } from "./load.js";
 import { residentBytes, sampleResident } from "./memory.js";
 import { ensureNginx, startNginx } from "./nginx.js";
-import { type FixedRateResult, measure, measureFixedRate, type RunSettings } from "./runner.js";
+import {
+  type FixedRateResult,
+  measure,
+  measureFixedRate,
+  measureInterleaved,
+  type RunSettings,
+} from "./runner.js";
 import { allUpstreamsAt } from "./upstreams.js";
 
 /** The fixed product the stub answers with (as the products service would serialise it). */
@@ -149,14 +155,6 @@ export async function benchGatewayCost(settings: RunSettings): Promise<GatewayCo
       "throughput",
       pgid(stub),
     );
-    const bareProxy = await measure(
-      settings,
-      "(a) bare node proxy",
-      { url: `${bare.url}${path}` },
-      "throughput",
-      pgid(bare),
-    );
-    await bare.stop();
     const bareDefaults = await startNodeChild({
       name: "bare-proxy-defaults",
       entry: "scripts/src/bench/servers/bare-proxy.ts",
@@ -164,13 +162,30 @@ export async function benchGatewayCost(settings: RunSettings): Promise<GatewayCo
       env: { UPSTREAM_URL: stub.url },
     });
     stack.add(bareDefaults, bareDefaults.stop);
-    const bareProxyDefaults = await measure(
+    // Goal (a) compares these three: measured in interleaved rounds, so drift hits them alike.
+    const sampler = sampleResident({ gateway: gatewayPid });
+    const [bareProxy, bareProxyDefaults, gatewayResult] = (await measureInterleaved(
       settings,
-      "(a) bare node proxy, V8 defaults",
-      { url: `${bareDefaults.url}${path}` },
-      "throughput",
-      pgid(bareDefaults),
-    );
+      [
+        {
+          label: "(a) bare node proxy",
+          target: { url: `${bare.url}${path}` },
+          cpuGroup: pgid(bare),
+        },
+        {
+          label: "(a) bare node proxy, V8 defaults",
+          target: { url: `${bareDefaults.url}${path}` },
+          cpuGroup: pgid(bareDefaults),
+        },
+        {
+          label: "(a) portico gateway",
+          target: { url: `${gateway.url}${path}` },
+          cpuGroup: gatewayPid,
+        },
+      ],
+      settings.rounds,
+    )) as [LoadResult, LoadResult, LoadResult];
+    await bare.stop();
     await bareDefaults.stop();
     const nginxResult = await measure(
       settings,
@@ -180,14 +195,6 @@ export async function benchGatewayCost(settings: RunSettings): Promise<GatewayCo
       pgid(nginx),
     );
     await nginx.stop();
-    const sampler = sampleResident({ gateway: gatewayPid });
-    const gatewayResult = await measure(
-      settings,
-      "(a) portico gateway",
-      { url: `${gateway.url}${path}` },
-      "throughput",
-      gatewayPid,
-    );
     const gatewayAuthGet = await measure(
       settings,
       "(a) gateway GET /users/me (auth)",

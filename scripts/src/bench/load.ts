@@ -44,6 +44,11 @@ export interface LoadResult {
    * it hardly changes with what else the machine is doing.
    */
   cpuMicrosPerRequest?: number;
+  /**
+   * When the result is the median of interleaved rounds ({@link measureInterleaved} in
+   * runner.ts): each round's req/s and CPU µs per request, in the order they ran.
+   */
+  rounds?: { requestsPerSecond: number; cpuMicrosPerRequest?: number }[];
 }
 
 /** The value at quantile `q` (0..1) of ascending `sorted` (nearest rank). */

@@ -12,6 +12,8 @@
  *                                               profile; c and f come with a and b, d with b);
  *                                               docs are not rewritten unless --write is given
  *   npm run bench -- --duration 5 --warmup 1    shorter runs (seconds)
+ *   npm run bench -- --rounds 1                 the runs a goal compares taken once, not in 3
+ *                                               interleaved rounds (see measureInterleaved)
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -42,6 +44,7 @@ const { values } = parseArgs({
     warmup: { type: "string", default: "3" },
     connections: { type: "string", default: "50" },
     rate: { type: "string", default: "1000" },
+    rounds: { type: "string", default: "3" },
     write: { type: "boolean", default: false },
   },
 });
@@ -57,6 +60,7 @@ const settings: RunSettings = {
   durationSeconds: Number(values.duration),
   warmupSeconds: Number(values.warmup),
   fixedRate: Number(values.rate),
+  rounds: Number(values.rounds),
   say,
 };
 
@@ -72,6 +76,7 @@ const results: BenchResults = {
     durationSeconds: settings.durationSeconds,
     warmupSeconds: settings.warmupSeconds,
     fixedRate: settings.fixedRate,
+    rounds: settings.rounds,
   },
   command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
   seconds: 0,

@@ -83,10 +83,13 @@ function fixedRateRows(label: string, direct: FixedRateResult, gateway: FixedRat
   ];
 }
 
-const cpu = (result: LoadResult) =>
-  result.cpuMicrosPerRequest === undefined
-    ? "–"
-    : Math.round(result.cpuMicrosPerRequest).toString();
+/** Server CPU per request; for a median of rounds, each round's after it (`312 (305 / 312 / 330)`). */
+const cpu = (result: LoadResult) => {
+  if (result.cpuMicrosPerRequest === undefined) return "–";
+  const median = Math.round(result.cpuMicrosPerRequest).toString();
+  const rounds = result.rounds?.map((r) => Math.round(r.cpuMicrosPerRequest ?? Number.NaN));
+  return rounds && rounds.length > 1 ? `${median} (${rounds.join(" / ")})` : median;
+};
 
 /** `a`'s server CPU per request over `b`'s, when both were measured. */
 function cpuRatio(a: LoadResult, b: LoadResult): number | undefined {
@@ -99,7 +102,9 @@ function kitSection(k: KitCostResult): string[] {
   return [
     "## The kit against a Fastify reference",
     "",
-    "The users and products services (the kit: its contract dispatcher in front of Express 5 and express-openapi-validator, Kysely with the hot queries compiled once, pg) beside a reference service the benchmark starts on the same databases (`scripts/src/bench/reference/`: Fastify 5, fastify-openapi-glue on the same contracts, pg, @fastify/etag, jose), each as plain `node` on transpiled JavaScript, in production mode with warnings logged only. Both verify tokens against the users service's JWK Set and remember a verified token for 60 s; both write the created product's event into `outbox` in the product's transaction (the products service's relay then publishes it: that work is in the products service's CPU for its own rows only).",
+    "The users and products services (the kit: its contract dispatcher in front of Express 5 and express-openapi-validator, Kysely with the hot queries compiled once, pg) beside a reference service the benchmark starts on the same databases (`scripts/src/bench/reference/`: Fastify 5, fastify-openapi-glue on the same contracts, pg, @fastify/etag, jose), each as plain `node` on transpiled JavaScript, in production mode with warnings logged only. Both verify tokens against the users service's JWK Set and remember a verified token for 60 s; both write the created product's event into `outbox` in the product's transaction (the products service's relay then publishes it: that work is in the products service's CPU for its own rows only, as the outbox is let drain before each run).",
+    "",
+    `Each operation is measured on both in ${k.rounds ?? 1} interleaved round(s), the kit and the reference in turn: req/s and CPU per request are the medians (each round's CPU in brackets), so the machine's drift over the section falls on both sides alike.`,
     "",
     "| operation | kit req/s | reference req/s | kit CPU µs/req | reference CPU µs/req | CPU ratio | non-2xx / errors |",
     "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
@@ -286,7 +291,7 @@ export function renderReport(results: BenchResults): string {
     lines.push(
       "## (a) The gateway's own cost: `GET /products/{id}` against a fixed-response stub",
       "",
-      `The stub is a bare \`node:http\` server answering a fixed product (and the JWK Set); every upstream of the gateway points at it. The stub and the bare proxy run with the Node.js flags of the gateway (\`${NODE_FLAGS.join(" ")}\`, as \`npm start\` gives every process): a small young generation makes any Node process scavenge more often (measured on the bare proxy: about a quarter more CPU per request than with V8's default), so the bare proxy's row and the gateway's are taken on the same V8 settings. The same proxy on V8's defaults is measured too, and the goals table compares the gateway (on its flags) with both.`,
+      `The stub is a bare \`node:http\` server answering a fixed product (and the JWK Set); every upstream of the gateway points at it. The stub and the bare proxy run with the Node.js flags of the gateway (\`${NODE_FLAGS.join(" ")}\`, as \`npm start\` gives every process): a small young generation makes any Node process scavenge more often (measured on the bare proxy: about a quarter more CPU per request than with V8's default), so the bare proxy's row and the gateway's are taken on the same V8 settings. The same proxy on V8's defaults is measured too, and the goals table compares the gateway (on its flags) with both. Those three (both bare proxies and the gateway's public route) are measured in ${t.gateway.rounds?.length ?? 1} interleaved round(s): req/s and CPU per request are the medians (each round's CPU in brackets), so the machine's drift over the section falls on all three alike.`,
       "",
       ...THROUGHPUT_HEAD,
       throughputRow("direct to the stub", t.direct),
