@@ -7,7 +7,7 @@
  * (kit-profile) where that CPU goes, (memory) what an idle service's memory is made of; and
  * writes docs/benchmarks.md (its generated part) and .data/bench/<date>.json.
  *
- *   npm run bench                               everything (about 12 minutes here)
+ *   npm run bench                               everything (about 15 minutes here)
  *   npm run bench -- --only a,c                 some sections (a b c d e f kit kit-profile memory
  *                                               profile; c and f come with a and b, d with b);
  *                                               docs are not rewritten unless --write is given
