@@ -1,10 +1,11 @@
 /**
- * Where the kit's CPU goes (issue 14): `node --cpu-prof` profiles of `getProduct` and
- * `createProduct` under load on the products service and on the Fastify reference, each restricted to its measured run (no
- * start-up, no warm-up) and charged by category (see profile-categories.ts), in µs per request.
+ * Where the kit's CPU goes (issue 14): `node --cpu-prof` profiles of `getProduct`,
+ * `getCurrentUser` and `createProduct` under load on the service that owns each (products,
+ * users) and on the Fastify reference, each restricted to its measured run (no start-up, no
+ * warm-up) and charged by category (see profile-categories.ts), in µs per request.
  *
- * `--cpu-prof` cannot come through `NODE_OPTIONS`, so the profiled products service is a second
- * instance started beside the system's, with that process's own environment (read from
+ * `--cpu-prof` cannot come through `NODE_OPTIONS`, so the profiled service is a second instance
+ * started beside the system's, with that process's own environment (read from
  * `/proc/<pid>/environ`) on another port: same code, same database, same configuration.
  */
 import { copyFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
@@ -33,6 +34,8 @@ export interface ProfiledRun {
 export interface ProfiledOperation {
   /** The operationId, e.g. `getProduct`. */
   operation: string;
+  /** The service that owns it (the kit side's process). */
+  service: string;
   kit: ProfiledRun;
   reference: ProfiledRun;
 }
@@ -42,8 +45,12 @@ export interface KitProfileResult {
   operations: ProfiledOperation[];
 }
 
-/** The operations profiled (keys of {@link kitTargets}), each on fresh servers. */
-const PROFILED_OPERATIONS = ["getProduct", "createProduct"] as const;
+/** The operations profiled (keys of {@link kitTargets}) and their owners, each on fresh servers. */
+const PROFILED_OPERATIONS = [
+  { operation: "getProduct", service: "products" },
+  { operation: "getCurrentUser", service: "users" },
+  { operation: "createProduct", service: "products" },
+] as const;
 
 /** The environment of process `pid` (`/proc/<pid>/environ`: NUL-separated `NAME=value`). */
 async function environmentOf(pid: number): Promise<Record<string, string>> {
@@ -103,7 +110,7 @@ async function profileRun(
   };
 }
 
-/** Profiles each of {@link PROFILED_OPERATIONS} on the products service and on the reference. */
+/** Profiles each of {@link PROFILED_OPERATIONS} on its service and on the reference. */
 export async function profileKit(settings: RunSettings): Promise<KitProfileResult> {
   settings.say("kit-profile: starting users and products, then profiled servers per operation …");
   const stack = new Stack();
@@ -112,21 +119,25 @@ export async function profileKit(settings: RunSettings): Promise<KitProfileResul
   try {
     const kit = await startKitSystem("bench-kit-profile");
     stack.add(kit, kit.system.stop);
-    const productsPid = await pidListeningOn(Number(new URL(kit.products).port));
-    if (productsPid === undefined) throw new Error(`no process listens on ${kit.products}`);
-    const productsEnv = await environmentOf(productsPid);
+    const environments = new Map<string, Record<string, string>>();
+    for (const service of new Set(PROFILED_OPERATIONS.map((p) => p.service))) {
+      const url = kit.system.urls.byProcess[service] as string;
+      const pid = await pidListeningOn(Number(new URL(url).port));
+      if (pid === undefined) throw new Error(`no process listens on ${url}`);
+      environments.set(service, await environmentOf(pid));
+    }
     const tokens = { admin: kit.admin.token, user: kit.user.token };
     const operations: ProfiledOperation[] = [];
-    for (const operation of PROFILED_OPERATIONS) {
-      const productsDir = join(dir, `products-${operation}`);
-      const products = await startNodeChild({
-        name: "products (profiled)",
-        entry: "services/products/src/main.ts",
+    for (const { operation, service } of PROFILED_OPERATIONS) {
+      const serviceDir = join(dir, `${service}-${operation}`);
+      const profiled = await startNodeChild({
+        name: `${service} (profiled)`,
+        entry: `services/${service}/src/main.ts`,
         readyPath: "/readyz",
-        nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${productsDir}`],
-        env: productsEnv,
+        nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${serviceDir}`],
+        env: environments.get(service) as Record<string, string>,
       });
-      stack.add(products, products.stop);
+      stack.add(profiled, profiled.stop);
       const referenceDir = join(dir, `reference-${operation}`);
       const reference = await startReferenceOn(kit.system, [
         "--cpu-prof",
@@ -135,12 +146,13 @@ export async function profileKit(settings: RunSettings): Promise<KitProfileResul
       stack.add(reference, reference.stop);
       operations.push({
         operation,
+        service,
         kit: await profileRun(
           settings,
-          products,
-          productsDir,
-          kitTargets(products.url, kit.productId, tokens)[operation],
-          `products-${operation}.cpuprofile`,
+          profiled,
+          serviceDir,
+          kitTargets(profiled.url, kit.productId, tokens)[operation],
+          `${service}-${operation}.cpuprofile`,
         ),
         reference: await profileRun(
           settings,

@@ -76,6 +76,29 @@ const SOCKET_WRITES = new Set([
 ]);
 const SOCKET_WRITE_CATEGORY = "socket writes (write/writev system calls)";
 
+/**
+ * The async hooks behind `AsyncLocalStorage` (on Node 20: an init hook on every promise and
+ * resource once any store was entered): charged to their own category rather than to the code
+ * that created the promise, so their cost shows. Not `callbackTrampoline`, which every callback
+ * from native code passes through, hooks or not.
+ */
+const ASYNC_CONTEXT_HOOKS = new Set([
+  "promiseInitHook",
+  "promiseInitHookWithDestroyTracking",
+  "promiseBeforeHook",
+  "promiseAfterHook",
+  "promiseResolveHook",
+  "emitInitScript",
+  "emitInitNative",
+  "emitBeforeScript",
+  "emitAfterScript",
+  "lookupPublicResource",
+  "_propagate",
+  "executionAsyncResource",
+  "init", // AsyncLocalStorage's own hook (only in node:async_hooks, checked below)
+]);
+const ASYNC_CONTEXT_CATEGORY = "async context (AsyncLocalStorage's hooks)";
+
 /** Node's own work that no package or code of ours asked for: HTTP parsing, the event loop. */
 const NODE_CORE = "Node.js core alone (HTTP parsing, event loop, timers)";
 
@@ -147,6 +170,13 @@ export async function categoriseProfile(
       }
       if (Object.hasOwn(PSEUDO_FRAMES, functionName)) {
         category = PSEUDO_FRAMES[functionName];
+        break;
+      }
+      if (
+        ASYNC_CONTEXT_HOOKS.has(functionName) &&
+        (url === "node:async_hooks" || url.startsWith("node:internal/async_hooks"))
+      ) {
+        category = ASYNC_CONTEXT_CATEGORY;
         break;
       }
       if (!inNode && SOCKET_WRITES.has(functionName)) {

@@ -146,9 +146,9 @@ function kitProfileSection(p: ProfiledOperation): string[] {
   return [
     `## Where the kit's CPU goes: \`${p.operation}\` profiled`,
     "",
-    `\`node --cpu-prof\` on the products service and on the reference under the same load, ${count(p.kit.requests)} and ${count(p.reference.requests)} requests (${count(p.kit.requestsPerSecond)} and ${count(p.reference.requestsPerSecond)} req/s while profiled); only the samples of the measured run count (no start-up, no warm-up). Each sample is charged to the package or code of ours that asked for it (a native function or a Node.js internal counts for its caller), except socket writes, Node's own work with no such caller, and garbage collection. µs per request: the share of the main thread's samples times the process's CPU time per request during the run (from /proc). The profiles are kept in \`.data/bench/*-${p.operation}.cpuprofile\`.`,
+    `\`node --cpu-prof\` on the ${p.service} service and on the reference under the same load, ${count(p.kit.requests)} and ${count(p.reference.requests)} requests (${count(p.kit.requestsPerSecond)} and ${count(p.reference.requestsPerSecond)} req/s while profiled); only the samples of the measured run count (no start-up, no warm-up). Each sample is charged to the package or code of ours that asked for it (a native function or a Node.js internal counts for its caller), except socket writes, Node's own work with no such caller, and garbage collection. µs per request: the share of the main thread's samples times the process's CPU time per request during the run (from /proc). The profiles are kept in \`.data/bench/*-${p.operation}.cpuprofile\`.`,
     "",
-    "| category | products µs/req | share | reference µs/req | share |",
+    `| category | ${p.service} µs/req | share | reference µs/req | share |`,
     "| --- | ---: | ---: | ---: | ---: |",
     ...names.map((name) => `| ${name} | ${cell(p.kit, name)} | ${cell(p.reference, name)} |`),
     `| **the process (CPU from /proc)** | **${p.kit.cpuMicrosPerRequest.toFixed(0)}** | 100 % | **${p.reference.cpuMicrosPerRequest.toFixed(0)}** | 100 % |`,
