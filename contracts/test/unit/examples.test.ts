@@ -8,7 +8,7 @@ import { describe, expect, it } from "@jest/globals";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { loadContract } from "../../src/index.js";
-import { OPERATION_METHODS } from "../../src/operations.js";
+import { documentOperations } from "../../src/operations.js";
 
 type Node = Record<string, unknown>;
 
@@ -102,44 +102,43 @@ function contentExamples(where: string, pointer: string, holder: Node): ExampleC
   return cases;
 }
 
+/** How a case names its operation: `getProduct (GET /products/{productId})`. */
+function operationName(method: string, path: string, operation: Node): string {
+  return `${operation.operationId as string} (${method.toUpperCase()} ${path})`;
+}
+
 function collectExamples(): ExampleCase[] {
   const cases: ExampleCase[] = [];
-  for (const [path, item] of Object.entries(document.paths)) {
+  for (const { method, template: path, pathItem: item, operation } of documentOperations(
+    document,
+  )) {
     const itemPointer = `/paths/${token(path)}`;
-    for (const method of OPERATION_METHODS) {
-      const operation = item[method] as Node | undefined;
-      if (!operation) continue;
-      const name = `${operation.operationId as string} (${method.toUpperCase()} ${path})`;
-      const opPointer = `${itemPointer}/${method}`;
-      const parameters = [
-        ...((item.parameters ?? []) as Node[]).map((p, i) => [`${itemPointer}/parameters/${i}`, p]),
-        ...((operation.parameters ?? []) as Node[]).map((p, i) => [
-          `${opPointer}/parameters/${i}`,
-          p,
-        ]),
-      ] as [string, Node][];
-      for (const [pointer, parameter] of parameters) {
-        const [, resolved] = resolve(pointer, parameter);
-        cases.push(
-          ...examplesOf(`${name} parameter ${resolved.name as string}`, pointer, parameter),
-        );
-      }
-      if (operation.requestBody) {
-        cases.push(
-          ...contentExamples(
-            `${name} request`,
-            `${opPointer}/requestBody`,
-            operation.requestBody as Node,
-          ),
-        );
-      }
-      for (const [status, response] of Object.entries(
-        operation.responses as Record<string, Node>,
-      )) {
-        cases.push(
-          ...contentExamples(`${name} ${status}`, `${opPointer}/responses/${status}`, response),
-        );
-      }
+    const name = operationName(method, path, operation);
+    const opPointer = `${itemPointer}/${method}`;
+    const parameters = [
+      ...((item.parameters ?? []) as Node[]).map((p, i) => [`${itemPointer}/parameters/${i}`, p]),
+      ...((operation.parameters ?? []) as Node[]).map((p, i) => [
+        `${opPointer}/parameters/${i}`,
+        p,
+      ]),
+    ] as [string, Node][];
+    for (const [pointer, parameter] of parameters) {
+      const [, resolved] = resolve(pointer, parameter);
+      cases.push(...examplesOf(`${name} parameter ${resolved.name as string}`, pointer, parameter));
+    }
+    if (operation.requestBody) {
+      cases.push(
+        ...contentExamples(
+          `${name} request`,
+          `${opPointer}/requestBody`,
+          operation.requestBody as Node,
+        ),
+      );
+    }
+    for (const [status, response] of Object.entries(operation.responses as Record<string, Node>)) {
+      cases.push(
+        ...contentExamples(`${name} ${status}`, `${opPointer}/responses/${status}`, response),
+      );
     }
   }
   for (const [name, schema] of Object.entries(document.components.schemas ?? {})) {
@@ -163,19 +162,15 @@ const cases = collectExamples();
 describe("the public document's examples", () => {
   it("include an example for every operation's successful response that has a body", () => {
     const withoutExample: string[] = [];
-    for (const [path, item] of Object.entries(document.paths)) {
-      for (const method of OPERATION_METHODS) {
-        const operation = item[method] as Node | undefined;
-        if (!operation) continue;
-        const name = `${operation.operationId as string} (${method.toUpperCase()} ${path})`;
-        for (const [status, response] of Object.entries(
-          operation.responses as Record<string, Node>,
-        )) {
-          const [, resolved] = resolve("", response);
-          if (!status.startsWith("2") || !resolved.content) continue;
-          if (!cases.some((c) => c.where.startsWith(`${name} ${status} `))) {
-            withoutExample.push(`${name} ${status}`);
-          }
+    for (const { method, template: path, operation } of documentOperations(document)) {
+      const name = operationName(method, path, operation);
+      for (const [status, response] of Object.entries(
+        operation.responses as Record<string, Node>,
+      )) {
+        const [, resolved] = resolve("", response);
+        if (!status.startsWith("2") || !resolved.content) continue;
+        if (!cases.some((c) => c.where.startsWith(`${name} ${status} `))) {
+          withoutExample.push(`${name} ${status}`);
         }
       }
     }

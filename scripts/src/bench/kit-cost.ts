@@ -28,8 +28,6 @@ export interface KitCostResult {
   comparisons: KitComparison[];
   /** Resident bytes (VmRSS) of each server 2 s after start, before any load, by name. */
   idleResident: Record<string, number | undefined>;
-  /** Interleaved rounds each comparison was measured in. */
-  rounds?: number;
 }
 
 /** The processes this section needs. */
@@ -171,7 +169,7 @@ export async function benchKitCost(settings: RunSettings): Promise<KitCostResult
         productsPid,
       ),
     ];
-    return { comparisons, idleResident, rounds: settings.rounds };
+    return { comparisons, idleResident };
   } finally {
     await stack.stopAll();
   }

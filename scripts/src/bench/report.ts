@@ -104,7 +104,7 @@ function kitSection(k: KitCostResult): string[] {
     "",
     "The users and products services (the kit: its contract dispatcher in front of Express 5 and express-openapi-validator, Kysely with the hot queries compiled once, pg) beside a reference service the benchmark starts on the same databases (`scripts/src/bench/reference/`: Fastify 5, fastify-openapi-glue on the same contracts, pg, @fastify/etag, jose), each as plain `node` on transpiled JavaScript, in production mode with warnings logged only. Both verify tokens against the users service's JWK Set and remember a verified token for 60 s; both write the created product's event into `outbox` in the product's transaction (the products service's relay then publishes it: that work is in the products service's CPU for its own rows only, as the outbox is let drain before each run).",
     "",
-    `Each operation is measured on both in ${k.rounds ?? 1} interleaved round(s), the kit and the reference in turn: req/s and CPU per request are the medians (each round's CPU in brackets), so the machine's drift over the section falls on both sides alike.`,
+    `Each operation is measured on both in ${k.comparisons[0]?.kit.rounds?.length ?? 1} interleaved round(s), the kit and the reference in turn: req/s and CPU per request are the medians (each round's CPU in brackets), so the machine's drift over the section falls on both sides alike.`,
     "",
     "| operation | kit req/s | reference req/s | kit CPU µs/req | reference CPU µs/req | CPU ratio | non-2xx / errors |",
     "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
