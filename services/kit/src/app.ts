@@ -32,7 +32,7 @@ import {
   createContractDispatcher,
   observedByDispatcher,
 } from "./dispatch/contract-dispatcher.js";
-import { traceparentOf, withEventOrigin } from "./event-origin.js";
+import { withRequestOrigin } from "./event-origin.js";
 import type { HandlerInput, Handlers } from "./handlers.js";
 import type { Logger } from "./logger.js";
 import { metricsRoutes, recordRequestMetrics } from "./metrics.js";
@@ -307,9 +307,8 @@ export function createApp<Ops>(options: AppOptions<Ops>): express.Express {
     if (!handler) return next(new HttpProblem(404, "No operation matches this request."));
     try {
       // In the request's trace context, so events it enqueues carry its traceparent.
-      const origin = { requestId: r.id as string, traceparent: traceparentOf(req.headers) };
       const result = (await inRequestContext(req, () =>
-        withEventOrigin(origin, () =>
+        withRequestOrigin(req, r.id as string, () =>
           handler({
             path: (r.openapi?.pathParams ?? req.params) as never,
             query: req.query as never,

@@ -32,7 +32,7 @@ import {
   securityHandlers,
   type TokenVerifier,
 } from "../auth.js";
-import { traceparentOf, withEventOrigin } from "../event-origin.js";
+import { withRequestOrigin } from "../event-origin.js";
 import type { HandlerInput } from "../handlers.js";
 import type { Logger } from "../logger.js";
 import { serviceMetrics } from "../metrics.js";
@@ -263,10 +263,9 @@ export function createContractDispatcher(
       (req.headers as Record<string, unknown>)[name] = checked.headers[name];
     }
     const requestId = req.id as string;
-    const origin = { requestId, traceparent: traceparentOf(req.headers) };
     let result: Promise<unknown>;
     try {
-      result = withEventOrigin(origin, () =>
+      result = withRequestOrigin(req, requestId, () =>
         lane.handler({
           path: checked.path as never,
           query: checked.query as never,
