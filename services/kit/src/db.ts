@@ -17,6 +17,20 @@ function recordSqlEvent(event: LogEvent): void {
   );
 }
 
+/** The pool of each database {@link createDatabase} made without a query logger. */
+const plainPools = new WeakMap<object, pg.Pool>();
+
+/**
+ * The pg pool under `db` when `db` is a database {@link createDatabase} made while tracing was
+ * off — not a transaction, not a copy with plugins or a schema — else undefined. A statement run
+ * on that pool directly is the statement Kysely would run: such a database has no plugin to
+ * transform it or its result and no logger to time it. The kit's prepared queries use it to skip
+ * Kysely's per-query layers (see prepared-query.ts).
+ */
+export function plainPoolOf(db: unknown): pg.Pool | undefined {
+  return typeof db === "object" && db !== null ? plainPools.get(db) : undefined;
+}
+
 /**
  * A Kysely instance over a pg connection pool. Its statements are traced (SQL spans) when
  * tracing was started (`startTelemetry`) before this call.
@@ -33,12 +47,15 @@ export function createDatabase<DB>(url: string, poolSize = 10): Kysely<DB> {
   // pool 'error' event, which crashes the process when nothing listens. The pool discards that
   // client and the next query reconnects; /readyz reports a lasting outage.
   pool.on("error", () => undefined);
-  return new Kysely<DB>({
+  const traced = tracingEnabled();
+  const db = new Kysely<DB>({
     dialect: new PostgresDialect({ pool }),
     // While tracing is on, each statement run inside a traced operation becomes a span of it.
     // Off, no logger at all: Kysely then runs each query without its timing and logging wrapper.
-    ...(tracingEnabled() ? { log: recordSqlEvent } : {}),
+    ...(traced ? { log: recordSqlEvent } : {}),
   });
+  if (!traced) plainPools.set(db, pool);
+  return db;
 }
 
 /**

@@ -6,6 +6,13 @@
  * building and compiling the operation tree on every request (Kysely's "compile once, execute
  * many": a query built on a connection-less `DummyDriver` instance, executed elsewhere).
  *
+ * On a database with nothing between Kysely and pg (no plugin, no logger: `plainPoolOf`), the
+ * statement goes to the pg pool directly, as Kysely's PostgreSQL driver would send it, and the
+ * result comes back in Kysely's shape. Kysely's executor otherwise takes four async layers
+ * (connection provider, runtime driver, driver, connection) per statement; the benchmark's
+ * allocation profile of `getCurrentUser` charged them about 4 KiB and a tenth of the kit's own
+ * CPU per request (docs/benchmarks.md, issue 14).
+ *
  * ```ts
  * const findProduct = prepareQuery((db: Kysely<Database>, param: ParameterOf<{ id: string }>) =>
  *   db.selectFrom("products").selectAll().where("id", "=", param("id")));
@@ -25,6 +32,8 @@ import {
   type QueryResult,
   type RawBuilder,
 } from "kysely";
+import type pg from "pg";
+import { plainPoolOf } from "./db.js";
 
 /** The named values a prepared query takes per execution. */
 export type QueryParameters = Record<string, unknown>;
@@ -60,6 +69,26 @@ export interface PreparedQuery<P extends QueryParameters, O> {
    * @throws NoResultError (Kysely's) when there is none.
    */
   executeTakeFirstOrThrow(db: QueryRunner, params: P): Promise<O>;
+}
+
+/** The commands whose row count Kysely reports as `numAffectedRows`. */
+const AFFECTING = new Set(["INSERT", "UPDATE", "DELETE", "MERGE"]);
+
+/**
+ * Runs `sql` with `parameters` on `pool` and answers as Kysely's PostgreSQL connection does
+ * (kysely/dist/esm/dialect/postgres/postgres-driver.js, `executeQuery`): the rows, and
+ * `numAffectedRows` for INSERT, UPDATE, DELETE and MERGE.
+ * @throws pg's error (e.g. `DatabaseError` with its SQLSTATE `code`), as Kysely would.
+ */
+async function queryPool<O>(
+  pool: pg.Pool,
+  sql: string,
+  parameters: unknown[],
+): Promise<QueryResult<O>> {
+  const { command, rowCount, rows } = await pool.query(sql, parameters);
+  return AFFECTING.has(command)
+    ? { rows: rows ?? [], numAffectedRows: BigInt(rowCount ?? 0) }
+    : { rows: rows ?? [] };
 }
 
 /** A per-request value's stand-in while the query is built. */
@@ -120,7 +149,10 @@ export function prepareQuery<DB, P extends QueryParameters, O>(
 
   function execute(target: QueryRunner, params: P): Promise<QueryResult<O>> {
     const parameters = slots.map((slot) => ("name" in slot ? params[slot.name] : slot.value));
-    return target.executeQuery<O>({ ...compiled, parameters });
+    const pool = plainPoolOf(target);
+    return pool
+      ? queryPool<O>(pool, compiled.sql, parameters)
+      : target.executeQuery<O>({ ...compiled, parameters });
   }
 
   return {

@@ -2,11 +2,11 @@
  * prepareQuery against real PostgreSQL (a fresh database on DATABASE_URL): one compiled query run
  * with new values each time, on the pool and inside transactions, and the builds it refuses.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { afterAll, beforeAll, describe, expect, it, jest } from "@jest/globals";
 import { createDatabase as createTestDatabase } from "@portico/scripts/testing/provision";
 import { type Kysely, NoResultError, sql } from "kysely";
 import { v7 as uuidv7 } from "uuid";
-import { createDatabase, isUniqueViolation } from "../../src/db.js";
+import { createDatabase, isUniqueViolation, plainPoolOf } from "../../src/db.js";
 import { type ParameterOf, prepareQuery } from "../../src/prepared-query.js";
 
 interface TestDatabase {
@@ -25,6 +25,14 @@ const insertThing = prepareQuery(
 
 const findThing = prepareQuery((db: Kysely<TestDatabase>, param: ParameterOf<{ id: string }>) =>
   db.selectFrom("things").selectAll().where("id", "=", param("id")),
+);
+
+const resizeThing = prepareQuery(
+  (db: Kysely<TestDatabase>, param: ParameterOf<{ id: string; size: number }>) =>
+    db
+      .updateTable("things")
+      .set({ size: param("size") })
+      .where("id", "=", param("id")),
 );
 
 /** A `sql` template, one parameter used twice. */
@@ -93,6 +101,35 @@ describe("prepareQuery", () => {
     await insertThing.execute(db, thing);
     const error = await insertThing.execute(db, thing).catch((err: unknown) => err);
     expect(isUniqueViolation(error)).toBe(true);
+  });
+
+  it("goes to the pool directly on a plain database and answers as Kysely's executor does", async () => {
+    const pool = plainPoolOf(db);
+    expect(pool).toBeDefined();
+    // A copy of the database (here with a schema plugin) runs through Kysely's executor.
+    const throughKysely = db.withSchema("public");
+    expect(plainPoolOf(throughKysely)).toBeUndefined();
+    const thing = { id: uuidv7(), name: "resized", size: 3 };
+    await insertThing.execute(db, thing);
+    const direct = jest.spyOn(pool as NonNullable<typeof pool>, "query");
+    try {
+      const viaPool = await resizeThing.execute(db, { id: thing.id, size: 4 });
+      const viaKysely = await resizeThing.execute(throughKysely, { id: thing.id, size: 5 });
+      expect(viaPool).toEqual(viaKysely);
+      expect(viaPool).toEqual({ rows: [], numAffectedRows: 1n });
+      expect(await findThing.execute(db, { id: thing.id })).toEqual(
+        await findThing.execute(throughKysely, { id: thing.id }),
+      );
+      // Two of the four statements went to the pool directly; the others through Kysely.
+      expect(direct).toHaveBeenCalledTimes(2);
+      await db.transaction().execute(async (trx) => {
+        expect(plainPoolOf(trx)).toBeUndefined();
+        await findThing.execute(trx, { id: thing.id });
+      });
+      expect(direct).toHaveBeenCalledTimes(2);
+    } finally {
+      direct.mockRestore();
+    }
   });
 
   it("refuses a placeholder that does not become a bind parameter of its own", () => {
