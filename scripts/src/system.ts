@@ -119,7 +119,9 @@ export function withReplicas(processes: readonly ProcessSpec[], replicas: number
  * `MALLOC_ARENA_MAX` (within the ±3 MiB noise from start to start; with the kit's compacting GC
  * after start, `--v8-pool-size=1` measured ~2 MiB less in two runs, not shown to be free of CPU);
  * `MALLOC_TRIM_THRESHOLD_`/`MALLOC_MMAP_THRESHOLD_` of 128 KiB (glibc: 2-5 MiB less in three runs,
- * but fixed thresholds mean more brk/mmap system calls under load, not measured). What start-up
+ * but fixed thresholds mean more brk/mmap system calls under load, not measured; the users
+ * service declares a 1 MiB `MALLOC_MMAP_THRESHOLD_` of its own, for its Argon2 blocks: see its
+ * README). What start-up
  * leaves in the heap is returned by one compacting GC a second after the process first listens
  * (`services/kit/src/heap-compaction.ts`), not by a flag: Node accepts no V8 GC flag in
  * `NODE_OPTIONS`, and `--gc-memory-reducer-start-delay-ms` did not make the memory reducer come
