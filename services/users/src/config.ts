@@ -49,6 +49,17 @@ export const configShape = {
   JWT_PREVIOUS_PRIVATE_KEY: privateKeyPem().optional(),
   /** HMAC key that signs device cookies (security/device-cookie.ts); a public default in development. */
   DEVICE_COOKIE_KEY: deviceCookieKey().default(DEVELOPMENT_DEVICE_COOKIE_KEY),
+  /**
+   * glibc's mmap threshold in bytes, read by the C library at process start, not by this code
+   * (the declaration sets 1 MiB, for Argon2's blocks: see the README). Checked here because glibc
+   * ignores a value it cannot use (not a number, above its 32 MiB maximum) without a word.
+   */
+  MALLOC_MMAP_THRESHOLD_: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(32 * 1024 * 1024)
+    .optional(),
 };
 
 /** The validated configuration of the users service. */

@@ -98,4 +98,15 @@ describe("readConfig", () => {
       /TOKEN_TTL_SECONDS/,
     );
   });
+
+  it("accepts a glibc mmap threshold glibc would use and refuses one it would ignore", () => {
+    expect(readConfig({ ...base, MALLOC_MMAP_THRESHOLD_: "1048576" }, { exit: false })).toEqual(
+      expect.objectContaining({ MALLOC_MMAP_THRESHOLD_: 1_048_576 }),
+    );
+    for (const ignored of ["1MiB", "-1", String(64 * 1024 * 1024)]) {
+      expect(() =>
+        readConfig({ ...base, MALLOC_MMAP_THRESHOLD_: ignored }, { exit: false }),
+      ).toThrow(/MALLOC_MMAP_THRESHOLD_/);
+    }
+  });
 });
