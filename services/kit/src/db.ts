@@ -27,8 +27,8 @@ const plainPools = new WeakMap<object, pg.Pool>();
  * transform it or its result and no logger to time it. The kit's prepared queries use it to skip
  * Kysely's per-query layers (see prepared-query.ts).
  */
-export function plainPoolOf(db: unknown): pg.Pool | undefined {
-  return typeof db === "object" && db !== null ? plainPools.get(db) : undefined;
+export function plainPoolOf(db: object): pg.Pool | undefined {
+  return plainPools.get(db);
 }
 
 /**
